@@ -1,0 +1,53 @@
+"""Shared, session-scoped fixtures: a sample frame and a tiny trained model on it."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from neuromkt.model import ModelConfig
+from neuromkt.samples import SAMPLES, load_sample
+from neuromkt.schema import infer_schema
+from neuromkt.train import TrainConfig, fit
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """Every test gets its own NEUROMKT_HOME, so no test touches ./.neuromkt."""
+    monkeypatch.setenv("NEUROMKT_HOME", str(tmp_path_factory.mktemp("home")))
+
+
+@pytest.fixture(scope="session")
+def ecommerce_frame():
+    """The first 4,000 rows of the e-commerce sample (target ``purchased``)."""
+    return load_sample("ecommerce").head(4000).reset_index(drop=True)
+
+
+@pytest.fixture(scope="session")
+def ecommerce_schema(ecommerce_frame):
+    return infer_schema(ecommerce_frame, target=SAMPLES["ecommerce"].target)
+
+
+@pytest.fixture(scope="session")
+def tiny_result(ecommerce_frame, ecommerce_schema):
+    """A small model trained for a few epochs on the e-commerce rows (a few seconds)."""
+    return fit(
+        ecommerce_frame,
+        ecommerce_schema,
+        ModelConfig.preset("small"),
+        TrainConfig(epochs=4, seed=0),
+        name="tiny",
+    )
+
+
+@pytest.fixture(scope="session")
+def tiny_bundle(tiny_result):
+    return tiny_result.bundle
