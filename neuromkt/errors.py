@@ -1,0 +1,27 @@
+"""Domain exceptions whose messages a marketer can act on.
+
+Every message is one plain sentence (or two) naming the file, column, row or value
+involved and saying what to do. The dashboard shows it with ``st.error``; the command
+line prints it and exits with status 2. Anything that is not a ``NeuromktError`` is a
+bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+__all__ = ["DataError", "ModelError", "NeuromktError"]
+
+
+class NeuromktError(Exception):
+    """Base class for errors caused by the user's input rather than by a bug.
+
+    The message is a plain sentence a marketer can act on, for example
+    "Column 'converted' has only one value (0); the target needs at least two classes."
+    """
+
+
+class DataError(NeuromktError):
+    """The data cannot be read, or cannot be used for what was asked of it."""
+
+
+class ModelError(NeuromktError):
+    """A model or model bundle cannot be built, trained, loaded or applied."""
