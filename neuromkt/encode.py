@@ -363,8 +363,9 @@ class Encoders:
 
 
 def _numeric_from(d: dict[str, Any]) -> NumericEncoder:
-    enc = NumericEncoder(str(d["name"]), [float(v) for v in d["quantiles"]],
-                         [float(v) for v in d["levels"]])
+    enc = NumericEncoder(
+        str(d["name"]), [float(v) for v in d["quantiles"]], [float(v) for v in d["levels"]]
+    )
     q, lv = np.array(enc.quantiles), np.array(enc.levels)
     if len(q) != len(lv) or not len(q) or np.any(np.diff(q) <= 0) or not np.isfinite(q).all():
         raise ValueError(f"numeric column {enc.name!r} has invalid quantiles")

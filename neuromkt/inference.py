@@ -31,8 +31,9 @@ def predict(bundle: ModelBundle, frame: pd.DataFrame, *, batch_size: int = 2048)
     parts = []
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
-        logits = predict_encoded(bundle.model, bundle.encoders.transform(chunk),
-                                 batch_size=batch_size)
+        logits = predict_encoded(
+            bundle.model, bundle.encoders.transform(chunk), batch_size=batch_size
+        )
         parts.append(outputs_to_predictions(logits, bundle.encoders.task, bundle.encoders))
     if parts:
         return np.concatenate(parts)

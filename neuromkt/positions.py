@@ -40,9 +40,7 @@ def position_labels(encoders: Encoders) -> list[str]:
     ]
 
 
-def split_positions(
-    values: np.ndarray, encoders: Encoders, frame: pd.DataFrame
-) -> PositionValues:
+def split_positions(values: np.ndarray, encoders: Encoders, frame: pd.DataFrame) -> PositionValues:
     """Map per-position values of ``frame``'s rows to features and tokens.
 
     Args:
@@ -72,13 +70,17 @@ def split_positions(
         real = np.arange(enc.max_len)[None, :] < lengths[:, None]  # (N, L)
         features[enc.name] = np.where(real, block, 0.0).sum(axis=1)
         rows, slots = np.nonzero(real)
-        token_parts.append(pd.DataFrame({
-            "row": frame.index.to_numpy()[rows],
-            "column": enc.name,
-            "slot": slots,
-            "token": [tokens[r][s] for r, s in zip(rows, slots, strict=True)],
-            "value": block[rows, slots],
-        }))
+        token_parts.append(
+            pd.DataFrame(
+                {
+                    "row": frame.index.to_numpy()[rows],
+                    "column": enc.name,
+                    "slot": slots,
+                    "token": [tokens[r][s] for r, s in zip(rows, slots, strict=True)],
+                    "value": block[rows, slots],
+                }
+            )
+        )
         start += enc.max_len
     columns = [c for c in encoders.input_columns if c in features]
     feature_frame = pd.DataFrame(features, index=frame.index)[columns]
