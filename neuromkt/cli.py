@@ -63,8 +63,90 @@ def _run_check(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _add_train_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "train",
+        help="train an attention model and save it as a bundle folder",
+        description="Train an attention model on DATA to predict --target and save the "
+        "bundle to --out. Progress goes to stderr; the last line on stdout is a JSON "
+        "object of validation metrics.",
+    )
+    parser.add_argument("data", metavar="DATA", help="the training table")
+    parser.add_argument("--target", metavar="COL", required=True, help="outcome column")
+    parser.add_argument("--out", metavar="MODEL_DIR", required=True, help="bundle folder")
+    parser.add_argument(
+        "--text",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="treat COL as text or an event sequence (repeatable)",
+    )
+    parser.add_argument(
+        "--ignore",
+        metavar="COL",
+        action="append",
+        default=[],
+        help="leave COL out of the model (repeatable)",
+    )
+    parser.add_argument("--epochs", type=int, default=30, help="most epochs (default 30)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--size",
+        choices=["small", "default", "large"],
+        default="default",
+        help="model size preset (default: default)",
+    )
+    parser.set_defaults(handler=_run_train)
+
+
+def _run_train(args: argparse.Namespace) -> int:
+    from neuromkt.bundle import save_bundle
+    from neuromkt.data import load_table
+    from neuromkt.errors import DataError
+    from neuromkt.model import ModelConfig
+    from neuromkt.schema import infer_schema
+    from neuromkt.train import TrainConfig, fit
+
+    frame = load_table(args.data)
+    if args.target not in frame.columns:
+        raise DataError(f"There is no column {args.target!r} in {args.data}.")
+    schema = infer_schema(frame, target=args.target)
+    for column, role in [*((c, "text") for c in args.text), *((c, "ignore") for c in args.ignore)]:
+        schema = schema.with_role(column, role, frame)
+    if args.epochs < 1:
+        raise DataError(f"--epochs must be at least 1, not {args.epochs}.")
+
+    def report(progress: Any) -> None:
+        if progress.validation is not None:
+            shown = ", ".join(
+                f"{k} {v:.4f}" for k, v in progress.validation.items() if isinstance(v, float)
+            )
+            print(
+                f"epoch {progress.epoch}/{progress.n_epochs}  loss {progress.loss:.4f}  "
+                f"{shown}  ({progress.elapsed_s:.0f}s)",
+                file=sys.stderr,
+            )
+
+    result = fit(
+        frame,
+        schema,
+        ModelConfig.preset(args.size),
+        TrainConfig(epochs=args.epochs, seed=args.seed),
+        name=str(frame.attrs.get("source_name") or args.data),
+        on_progress=report,
+    )
+    path = save_bundle(result.bundle, args.out)
+    print(f"saved {path} (best epoch {result.best_epoch}, {result.seconds:.1f}s)", file=sys.stderr)
+    print(json.dumps(_nan_to_none(result.bundle.metrics["validation"])))
+    return EXIT_OK
+
+
+def _nan_to_none(metrics: dict[str, Any]) -> dict[str, Any]:
+    return {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()}
+
+
 # One adder per subcommand; each registers its parser and sets ``handler``.
-_COMMANDS: list[Callable[[Any], None]] = [_add_check_parser]
+_COMMANDS: list[Callable[[Any], None]] = [_add_check_parser, _add_train_parser]
 
 
 def build_parser() -> argparse.ArgumentParser:
