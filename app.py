@@ -1,0 +1,35 @@
+"""neuromkt dashboard: the router.
+
+Run it with ``make run`` (or ``streamlit run app.py``). Pages live in ``pages/``;
+add a page by adding one ``st.Page`` line to ``_pages()``.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neuromkt.ui.sidebar import render_sidebar
+from neuromkt.ui.state import init_state
+
+
+def _pages() -> list[st.Page]:
+    """Every page of the dashboard, in menu order."""
+    return [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/data.py", title="Data", icon=":material/table:"),
+    ]
+
+
+def main() -> None:
+    """Configure the page, set up session state, draw the shared sidebar, run the page."""
+    # An emoji icon: Streamlit draws it locally, while a Material favicon is fetched
+    # from fonts.gstatic.com, which fails offline.
+    st.set_page_config(page_title="neuromkt", page_icon="🧠", layout="wide")
+    init_state()
+    page = st.navigation(_pages())
+    render_sidebar()
+    page.run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+"""The Streamlit side of neuromkt: session state, cached views and shared widgets.
+
+This package is the only part of ``neuromkt`` that imports Streamlit; the rest runs
+under plain pytest and in a notebook. Pages import from its modules directly
+(``neuromkt.ui.state``, ``neuromkt.ui.sidebar``, ``neuromkt.ui.data_views``).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["escape_markdown"]
+
+# Characters with a meaning in Streamlit markdown: CommonMark punctuation, plus
+# ":" (emoji and icon shortcodes), "$" (LaTeX) and "~" (strikethrough).
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+
+
+def escape_markdown(text: object) -> str:
+    """Escape user text (file names, column names, values) for ``st.markdown``.
+
+    Args:
+        text: Any value; it is converted with ``str``.
+
+    Returns:
+        The text with every markdown-special character backslash-escaped and line
+        breaks turned into spaces, so it renders literally on one line.
+    """
+    flat = " ".join(str(text).splitlines())
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", flat)

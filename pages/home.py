@@ -1,0 +1,43 @@
+"""Home: what neuromkt does, one click to a sample, and how the pages fit together."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neuromkt.samples import SAMPLES
+from neuromkt.ui.state import DATA_PAGE, try_sample
+
+st.title("neuromkt")
+st.markdown(
+    "**Attention analytics for marketers.** Upload behaviour data — sessions, ad "
+    "impressions, search keywords, clickstreams — and train an attention model on it "
+    "right here in the browser. Then see what the model attends to, feature by feature "
+    "and word by word, side by side with Captum attributions that check it."
+)
+
+st.subheader("Start with a sample")
+for column, spec in zip(st.columns(len(SAMPLES)), SAMPLES.values(), strict=True):
+    with column, st.container(border=True, height="stretch"):
+        with st.container(height="stretch"):  # pushes the button to the card's bottom
+            st.markdown(f"**{spec.title}**")
+            st.caption(f"{spec.n_rows:,} rows · outcome: `{spec.target}`")
+            st.write(spec.description)
+        if st.button("Try the sample", key=f"home_try_{spec.key}", type="primary"):
+            try_sample(spec.key)
+            st.switch_page(DATA_PAGE)
+
+st.page_link(DATA_PAGE, label="Or upload your own data", icon=":material/upload_file:")
+
+st.subheader("How it works")
+steps = [
+    ("Data", "Upload a table (one row per session, customer or impression) and pick the outcome."),
+    ("Train", "Train a small attention model on it, right here in the browser."),
+    ("Attention", "See which features and which words or events the model attends to."),
+    ("Explain", "Check attention against Captum attributions, per feature and per token."),
+    ("Predict", "Score new rows and try what-if changes to one customer or session."),
+    ("Report", "Download a standalone HTML report to share the findings."),
+]
+for column, (number, (name, text)) in zip(st.columns(len(steps)), enumerate(steps, 1), strict=True):
+    with column:
+        st.markdown(f"**{number}. {name}**")
+        st.caption(text)
