@@ -5,19 +5,19 @@ table with a ``DataError`` in one plain sentence, and records every repair it ma
 ``frame.attrs["load_warnings"]``. Delimited text is read by one ``pandas.read_csv``
 call on the C engine after sniffing a small sample; the cleanup passes are vectorised
 and only touch text columns whose sample looks numeric. Nothing is ever unpickled.
+
+This module resolves the input and dispatches on its format; delimited text is read by
+``neuromkt._delimited`` and every table goes through the cleanup in ``neuromkt._cleanup``.
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
 import hashlib
 import io
 import os
 import re
-import warnings
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, BinaryIO
@@ -25,21 +25,11 @@ from typing import IO, Any, BinaryIO
 import numpy as np
 import pandas as pd
 
+from neuromkt._cleanup import clean
+from neuromkt._delimited import SAMPLE_BYTES, Opener, read_delimited, sniff_sample
 from neuromkt.errors import DataError
 
 __all__ = ["LoadLimits", "frame_fingerprint", "load_table"]
-
-_SAMPLE_BYTES = 256 * 1024  # bytes sniffed for encoding, delimiter and column types
-_DELIMITERS = (",", ";", "\t", "|")  # tried first; csv.Sniffer finds any other
-_SNIFFED_OK = ":^~ #!*&$"  # other delimiters csv.Sniffer may choose (never . @ - / _)
-_SNIFF_LINES = 200  # lines used to score delimiters
-_NUMERIC_SAMPLE = 2_000  # values looked at to decide whether a text column is numeric
-_NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}([.,' ]\d{3})+)?([.,]\d+)?$")
-_COMMA_DECIMAL = r",(?:\d{1,2}|\d{4,})$|\.\d{3},|\.\d{3}\.|^[+-]?0,"  # 1,5  1.234,5  1.234.567
-_DOT_DECIMAL = r"\.(?:\d{1,2}|\d{4,})$|,\d{3}\.|,\d{3},|^[+-]?0\."  # 1.5  1,234.5  1,234,567
-_COMMA_DECIMAL_RE = re.compile(_COMMA_DECIMAL)
-_DOT_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(\.\d{3})+(,\d+)?$")
-_Opener = Callable[[], IO[bytes]]
 
 
 @dataclass(frozen=True)
@@ -99,7 +89,7 @@ def load_table(
             "export the table again with its rows."
         )
     notes = list(read.notes)
-    frame = _clean(frame, notes, european=read.european)
+    frame = clean(frame, notes, european=read.european)
     frame.attrs["load_warnings"] = notes
     frame.attrs["source_name"] = file_name
     return frame
@@ -177,23 +167,18 @@ def _resolve(source: Any, name: str | None, limits: LoadLimits) -> tuple[Path | 
     return bytes(data), file_name, len(data)
 
 
-def _opener(data: Path | bytes) -> _Opener:
+def _opener(data: Path | bytes) -> Opener:
     if isinstance(data, Path):
         return lambda: open(data, "rb")
     return lambda: io.BytesIO(data)
 
 
-def _read_all(open_: _Opener) -> bytes:
-    with open_() as fh:
-        return fh.read()
-
-
 # ---------------------------------------------------------------- format dispatch
 
 
-def _read_any(open_: _Opener, file_name: str, limits: LoadLimits) -> _Read:
+def _read_any(open_: Opener, file_name: str, limits: LoadLimits) -> _Read:
     with open_() as fh:
-        head = fh.read(_SAMPLE_BYTES)
+        head = fh.read(SAMPLE_BYTES)
     lower = file_name.lower()
     if head.startswith(b"\x1f\x8b"):
         return _read_gzip(open_, file_name, limits)
@@ -266,7 +251,7 @@ class _Bounded(io.RawIOBase):
         super().close()
 
 
-def _read_gzip(open_: _Opener, file_name: str, limits: LoadLimits) -> _Read:
+def _read_gzip(open_: Opener, file_name: str, limits: LoadLimits) -> _Read:
     inner = re.sub(r"\.(gz|gzip)$", "", file_name, flags=re.IGNORECASE)
 
     def open_inner() -> IO[bytes]:
@@ -283,7 +268,7 @@ def _read_gzip(open_: _Opener, file_name: str, limits: LoadLimits) -> _Read:
         ) from exc
 
 
-def _read_zip(open_: _Opener, file_name: str, limits: LoadLimits) -> _Read:
+def _read_zip(open_: Opener, file_name: str, limits: LoadLimits) -> _Read:
     try:
         with open_() as fh, zipfile.ZipFile(fh) as zf:
             names = zf.namelist()
@@ -313,7 +298,7 @@ def _read_zip(open_: _Opener, file_name: str, limits: LoadLimits) -> _Read:
     return _read_any(_opener(data), inner, limits)
 
 
-def _read_excel(open_: _Opener, file_name: str, limits: LoadLimits) -> pd.DataFrame:
+def _read_excel(open_: Opener, file_name: str, limits: LoadLimits) -> pd.DataFrame:
     try:
         with open_() as fh, pd.ExcelFile(fh, engine="openpyxl") as book:
             frame = pd.read_excel(book, sheet_name=0, nrows=limits.max_rows + 1)
@@ -330,7 +315,7 @@ def _read_excel(open_: _Opener, file_name: str, limits: LoadLimits) -> pd.DataFr
     return frame
 
 
-def _read_parquet(open_: _Opener, file_name: str, limits: LoadLimits) -> pd.DataFrame:
+def _read_parquet(open_: Opener, file_name: str, limits: LoadLimits) -> pd.DataFrame:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -362,7 +347,7 @@ def _nested_message(column: str) -> str:
     )
 
 
-def _read_json(open_: _Opener, file_name: str, limits: LoadLimits, array: bool) -> pd.DataFrame:
+def _read_json(open_: Opener, file_name: str, limits: LoadLimits, array: bool) -> pd.DataFrame:
     try:
         with open_() as fh:
             if array:
@@ -381,379 +366,8 @@ def _read_json(open_: _Opener, file_name: str, limits: LoadLimits, array: bool) 
     return frame
 
 
-# ---------------------------------------------------------------- delimited text
-
-
-def _decode_sample(head: bytes, file_name: str) -> tuple[str, str]:
-    """Return (encoding, decoded sample) or refuse binary content."""
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16", head[: len(head) // 2 * 2].decode("utf-16", errors="replace")
-    if b"\x00" in head:
-        raise DataError(_binary_message(file_name))
-    if head.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig", head[3:].decode("utf-8", errors="replace")
-    try:
-        return "utf-8", head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start >= len(head) - 3 and len(head) == _SAMPLE_BYTES:
-            return "utf-8", head[: exc.start].decode("utf-8")
-    for encoding in ("cp1252", "latin-1"):
-        try:
-            return encoding, head.decode(encoding)
-        except UnicodeDecodeError:
-            continue
-    raise DataError(_binary_message(file_name))  # latin-1 decodes anything; unreachable
-
-
-def _binary_message(file_name: str) -> str:
-    return (
-        f"'{file_name}' holds binary data, not a table; export it as CSV, Excel (.xlsx), "
-        "Parquet or JSON lines."
-    )
-
-
-def _refuse_non_table(text: str, file_name: str) -> None:
-    start = text.lstrip()[:512].lower()
-    if start.startswith(("<!doctype html", "<html", "<head", "<body")) or "<html" in start:
-        raise DataError(
-            f"'{file_name}' is a web page (HTML), not a table; download the data itself "
-            "as CSV or Excel, not the page that shows it."
-        )
-    if start.startswith("<?xml"):
-        raise DataError(f"'{file_name}' is an XML document, not a table; export it as CSV.")
-    controls = sum(1 for ch in text[:20_000] if ord(ch) < 32 and ch not in "\t\r\n\f")
-    if controls > 0.01 * min(len(text), 20_000):
-        raise DataError(_binary_message(file_name))
-
-
-def _complete_lines(text: str, truncated: bool) -> str:
-    if truncated and "\n" in text:
-        return text[: text.rindex("\n") + 1]
-    return text
-
-
-def _parse(text: str, delimiter: str, max_rows: int | None = None) -> list[list[str]]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    rows = []
-    try:
-        for row in reader:
-            rows.append(row)
-            if max_rows is not None and len(rows) >= max_rows:
-                break
-    except csv.Error:
-        pass  # a quoted field cut off by the end of the sample
-    return [r for r in rows if r]
-
-
-def _sniff_delimiter(text: str) -> str:
-    """Pick the delimiter that splits the sample into the most consistent columns."""
-    best, best_score = ",", (0.0, 0)
-    for delimiter in _DELIMITERS:
-        score = _consistency(_parse(text, delimiter, _SNIFF_LINES))
-        if score > best_score:
-            best, best_score = delimiter, score
-    if best_score[0] >= 0.8:
-        return best
-    try:
-        sniffed = csv.Sniffer().sniff(text[:50_000]).delimiter
-    except csv.Error:
-        return best
-    if sniffed not in _SNIFFED_OK:
-        return best
-    score = _consistency(_parse(text, sniffed, _SNIFF_LINES))
-    return sniffed if score > best_score else best
-
-
-def _consistency(rows: list[list[str]]) -> tuple[float, int]:
-    """(share of rows with the header's field count, that count); 0 for one column."""
-    if not rows or len(rows[0]) < 2:
-        return 0.0, 0
-    n = len(rows[0])
-    same = sum(1 for r in rows if len(r) == n)
-    return same / len(rows), n
-
-
-def _read_delimited(open_: _Opener, head: bytes, file_name: str, limits: LoadLimits) -> _Read:
-    encoding, text = _decode_sample(head, file_name)
-    _refuse_non_table(text, file_name)
-    truncated = len(head) == _SAMPLE_BYTES
-    text = _complete_lines(text, truncated)
-    delimiter = _sniff_delimiter(text)
-    rows = _parse(text, delimiter)
-    if truncated and len(rows) > 2:
-        rows = rows[:-1]
-    header = rows[0] if rows else []
-    _check_columns(len(header), file_name, limits)
-    notes = _sample_notes(header, rows)
-    comma_columns = _comma_decimal_columns(rows)
-    european = delimiter == ";" or (delimiter != "," and bool(comma_columns))
-    text_columns = {i: "str" for i in _keep_as_text(rows, european)}
-    decimal = "," if european and comma_columns else "."
-    frame, encoding_note = _read_csv(
-        open_, _CsvOptions(delimiter, encoding, decimal, text_columns), limits, file_name
-    )
-    if encoding_note:
-        notes.insert(0, encoding_note)
-    if decimal == ",":
-        names = [str(frame.columns[i]) for i in comma_columns if i < frame.shape[1]]
-        notes.append(f"Read numbers written the European way ('1,5' = 1.5) in {_names(names)}.")
-    notes += _skipped_note(frame.attrs.pop("skipped_lines", []))
+def _read_delimited(open_: Opener, head: bytes, file_name: str, limits: LoadLimits) -> _Read:
+    sample = sniff_sample(head, file_name)
+    _check_columns(len(sample.header), file_name, limits)
+    frame, european, notes = read_delimited(open_, sample, file_name, max_rows=limits.max_rows)
     return _Read(frame, european=european, notes=tuple(notes))
-
-
-def _is_num(cell: str) -> bool:
-    return bool(cell) and bool(_NUMBER.match(cell.strip()))
-
-
-@dataclass(frozen=True)
-class _CsvOptions:
-    """What the sniffing decided for read_csv."""
-
-    delimiter: str
-    encoding: str
-    decimal: str  # "," for European files with decimal commas
-    dtype: dict[int, str]  # columns to keep as text, by position
-
-
-def _read_csv(
-    open_: _Opener, options: _CsvOptions, limits: LoadLimits, file_name: str
-) -> tuple[pd.DataFrame, str]:
-    """One C-engine read_csv; retried in Windows-1252, then Latin-1, on a decode error."""
-    attempts = {"utf-8": ["utf-8", "cp1252", "latin-1"], "cp1252": ["cp1252", "latin-1"]}
-    for attempt in attempts.get(options.encoding, [options.encoding]):
-        try:
-            with warnings.catch_warnings(record=True) as caught, open_() as fh:
-                warnings.simplefilter("always", pd.errors.ParserWarning)
-                frame = pd.read_csv(
-                    fh,
-                    sep=options.delimiter,
-                    encoding=attempt,
-                    decimal=options.decimal,
-                    dtype=options.dtype or None,
-                    index_col=False,
-                    on_bad_lines="warn",
-                    nrows=limits.max_rows + 1,
-                    engine="c",
-                )
-        except UnicodeDecodeError:
-            continue
-        except (pd.errors.ParserError, ValueError, OSError, EOFError) as exc:
-            raise DataError(
-                f"'{file_name}' could not be read as a table ({_short(exc)}); check that it "
-                "is a CSV file with one header row."
-            ) from exc
-        frame.attrs["skipped_lines"] = [
-            int(n)
-            for w in caught
-            if issubclass(w.category, pd.errors.ParserWarning)
-            for n in re.findall(r"Skipping line (\d+)", str(w.message))
-        ]
-        note = _encoding_note(attempt) if attempt in ("cp1252", "latin-1") else ""
-        return frame, note
-    raise DataError(_binary_message(file_name))
-
-
-def _encoding_note(encoding: str) -> str:
-    label = "Windows-1252 (Western European)" if encoding == "cp1252" else "Latin-1"
-    return (
-        f"The file is not UTF-8, so it was read as {label}; check that accented letters look right."
-    )
-
-
-def _short(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0][:120] if str(exc).strip() else type(exc).__name__
-
-
-def _sample_notes(header: list[str], rows: list[list[str]]) -> list[str]:
-    """Notes on ragged rows that pandas pads or trims without a warning."""
-    n = len(header)
-    notes = []
-    short = [i + 2 for i, r in enumerate(rows[1:]) if len(r) < n]
-    if short:
-        notes.append(
-            f"Some rows have fewer fields than the header (first at line {short[0]}); "
-            "their missing cells were left empty."
-        )
-    if len(rows) > 1 and len(rows[1]) > n and any(c.strip() for c in rows[1][n:]):
-        notes.append(
-            "The rows have more fields than the header has names (first at line 2); the "
-            "extra values were dropped, so check the header row and the delimiter."
-        )
-    return notes
-
-
-def _skipped_note(lines: list[int]) -> list[str]:
-    if not lines:
-        return []
-    shown = ", ".join(str(n) for n in lines[:5]) + (" …" if len(lines) > 5 else "")
-    return [
-        f"Skipped {len(lines):,} rows with more fields than the header (lines {shown}); "
-        "check the delimiter or quoting on those lines."
-    ]
-
-
-def _comma_decimal_columns(rows: list[list[str]]) -> list[int]:
-    """Columns whose sample holds numbers with a decimal comma ("1,5", "1.234,5")."""
-    found = []
-    for i in range(len(rows[0]) if rows else 0):
-        cells = [r[i].strip() for r in rows[1:] if i < len(r) and r[i].strip()]
-        if (
-            cells
-            and all(_is_num(c) for c in cells)
-            and any(_COMMA_DECIMAL_RE.search(c) for c in cells)
-        ):
-            found.append(i)
-    return found
-
-
-def _keep_as_text(rows: list[list[str]], european: bool) -> list[int]:
-    """Columns pandas must not parse itself: zip codes ("02134") and, in European
-    files, dot-thousands ("12.500"), which the cleanup pass converts correctly."""
-    found = []
-    for i in range(len(rows[0]) if rows else 0):
-        cells = [r[i].strip() for r in rows[1:] if i < len(r) and r[i].strip()]
-        if not cells:
-            continue
-        if all(c.isdigit() for c in cells) and any(len(c) > 1 and c[0] == "0" for c in cells):
-            found.append(i)
-        elif european and all(_is_num(c) for c in cells):
-            dotted = [c for c in cells if "." in c]
-            if dotted and all(_DOT_THOUSANDS.match(c) for c in dotted):
-                found.append(i)
-    return found
-
-
-# ---------------------------------------------------------------- cleanup
-
-
-def _clean(frame: pd.DataFrame, notes: list[str], *, european: bool) -> pd.DataFrame:
-    """Name columns, settle mixed and numeric-looking text columns, drop infinities."""
-    sheet_note = frame.attrs.pop("sheet_note", None)
-    frame.attrs.pop("skipped_lines", None)
-    if sheet_note:
-        notes.append(sheet_note)
-    frame.columns, name_notes = _clean_names(list(frame.columns))
-    notes += name_notes
-    converted: dict[str, list[str]] = {"comma": [], "dot": []}
-    for name in frame.columns:
-        series = frame[name]
-        if series.dtype == object:
-            frame[name] = series = _settle_object(series)
-        if pd.api.types.is_string_dtype(series):
-            result = _numeric_text(series, european)
-            if result is not None:
-                frame[name], style = result
-                converted[style].append(name)
-    if converted["comma"]:
-        notes.append(
-            f"Read numbers written the European way ('1.234,5' = 1234.5) in "
-            f"{_names(converted['comma'])}."
-        )
-    if converted["dot"]:
-        notes.append(
-            f"Read numbers with thousands separators ('1,234.5') in {_names(converted['dot'])}."
-        )
-    notes += _drop_infinities(frame)
-    return frame
-
-
-def _names(columns: list[str]) -> str:
-    shown = ", ".join(f"'{c}'" for c in columns[:5])
-    more = f" and {len(columns) - 5} more" if len(columns) > 5 else ""
-    return f"column{'s' if len(columns) > 1 else ''} {shown}{more}"
-
-
-def _clean_names(raw: list[Any]) -> tuple[list[str], list[str]]:
-    names = [str(c).strip() for c in raw]
-    names = [n if n else f"Unnamed: {i}" for i, n in enumerate(names)]
-    notes = []
-    mangled = [n for n in names if re.search(r"\.\d+$", n) and n.rsplit(".", 1)[0] in names]
-    if mangled:
-        bases = sorted({n.rsplit(".", 1)[0] for n in mangled})
-        notes.append(
-            f"Column names {', '.join(repr(b) for b in bases[:5])} appear more than once; "
-            f"the copies were renamed {', '.join(repr(m) for m in mangled[:5])}."
-        )
-    seen: dict[str, int] = {}
-    unique = []
-    for n in names:
-        new = n
-        while new in seen:
-            seen[n] += 1
-            new = f"{n}.{seen[n]}"
-        seen.setdefault(new, 0)
-        unique.append(new)
-    if unique != names:
-        notes.append("Some column names were the same after trimming spaces; copies renamed.")
-    if all(_is_num(n) for n in unique) and len(unique) > 1:
-        notes.append("The column names are all numbers; check that the file has a header row.")
-    return unique, notes
-
-
-def _settle_object(series: pd.Series) -> pd.Series:
-    """Mixed-type columns (from Excel or JSON) become numbers, booleans or text."""
-    kind = pd.api.types.infer_dtype(series, skipna=True)
-    if kind in ("integer", "floating", "mixed-integer-float", "decimal"):
-        return pd.to_numeric(series, errors="coerce")
-    if kind == "boolean":
-        return series.astype("boolean")
-    if kind in ("datetime", "datetime64", "date"):
-        return pd.to_datetime(series, errors="coerce")
-    if kind == "empty":
-        return series.astype("float64")
-    return series.astype("str")
-
-
-def _numeric_text(series: pd.Series, european: bool) -> tuple[pd.Series, str] | None:
-    """Convert a text column of formatted numbers ("1.234,5", "1,234") to floats."""
-    step = max(1, len(series) // _NUMERIC_SAMPLE)
-    sample = series.iloc[::step].dropna().str.strip()
-    sample = sample[sample != ""]
-    if sample.empty or not sample.str.match(_NUMBER).all():
-        return None
-    if sample.str.fullmatch(r"[+-]?\d*").all():
-        return None  # plain digits kept as text on purpose (leading zeros)
-    style = _number_style(sample, european)
-    if style is None:
-        return None
-    text = series.str.strip().str.replace(r"[' ]", "", regex=True)
-    if style == "comma":
-        text = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    else:
-        text = text.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(text.mask(text == ""), errors="coerce")
-    if numbers.isna().sum() != text.mask(text == "").isna().sum():
-        return None  # some value further down is not a number: leave the column as text
-    return numbers.astype("float64"), style
-
-
-def _number_style(sample: pd.Series, european: bool) -> str | None:
-    """'comma' if ',' is the decimal mark, 'dot' if '.' is; None if the sample disagrees.
-
-    Only values such as "1,234" or "1.234" are ambiguous; the file's convention
-    (``european``: semicolon-delimited or decimal commas seen) settles them.
-    """
-    says_comma = bool(sample.str.contains(_COMMA_DECIMAL).any())
-    says_dot = bool(sample.str.contains(_DOT_DECIMAL).any())
-    if says_comma and says_dot:
-        return None
-    if says_comma or says_dot:
-        return "comma" if says_comma else "dot"
-    return "comma" if european else "dot"
-
-
-def _drop_infinities(frame: pd.DataFrame) -> list[str]:
-    notes = []
-    for name in frame.columns:
-        series = frame[name]
-        if not pd.api.types.is_float_dtype(series):
-            continue
-        values = series.to_numpy()
-        infinite = np.isinf(values)
-        count = int(infinite.sum())
-        if count:
-            frame[name] = series.mask(infinite)
-            notes.append(
-                f"Column '{name}' had {count:,} infinite values (inf); they are treated as missing."
-            )
-    return notes

@@ -32,14 +32,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from neuromkt.bundle import (
-    OLD_PREFIX,
-    TEMP_PREFIX,
-    _json_safe,
-    _restore_nan,
-    load_bundle,
-    save_bundle,
-)
+from neuromkt._bundle_checks import json_safe as _json_safe
+from neuromkt._bundle_checks import restore_nan as _restore_nan
+from neuromkt.bundle import OLD_PREFIX, TEMP_PREFIX, load_bundle, save_bundle
 from neuromkt.errors import ModelError
 from neuromkt.metrics import primary_metric
 

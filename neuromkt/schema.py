@@ -3,19 +3,20 @@
 ``infer_schema`` gives every column a role (target, numeric, categorical, text, id,
 datetime, ignore) with a plain-language reason; ``Schema.with_role`` lets the user
 change one. Inference is vectorised and looks at a sample of at most
-``_SAMPLE_ROWS`` values for its string heuristics, so it stays fast on a million rows.
+10,000 values for its string heuristics, so it stays fast on a million rows; the
+heuristics themselves live in ``neuromkt._roles``.
 """
 
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from neuromkt._roles import binary_classes, is_number, natural_key, role_for, whole_numbers
 from neuromkt.errors import DataError
 
 __all__ = [
@@ -36,24 +37,9 @@ TASKS = ("binary", "multiclass", "regression")
 MAX_CLASSES = 30  # most classes a multiclass target may have
 MIN_LABELLED_ROWS = 20  # fewest rows with a target value that training accepts
 _MAX_INT_CLASSES = 10  # an integer target with 3..this many values is multiclass
-_SAMPLE_ROWS = 10_000  # values looked at by the string heuristics
-_TOKEN_SAMPLE = 2_000  # values split into tokens by the text heuristics
-_MAX_EVENT_VOCAB = 1_000  # most distinct events an event-sequence column has
-_MIN_ROWS_FOR_CARDINALITY = 20  # below this, "mostly unique" says nothing
 _SMALL_CLASS = 5  # classes with fewer rows get a warning
 
 _KNOWN_BOOL = {"yes", "no", "true", "false", "y", "n"}
-_TRUTHY = {"yes", "true", "1", "y", "t", "positive", "pos", "clicked", "converted", "purchased"}
-_TRUTHY |= {"churned", "bought", "opened", "responded", "subscribed", "success", "won", "buy"}
-_FALSY = {"no", "false", "0", "n", "f", "negative", "neg", "none", "-1"}
-_ID_NAME = re.compile(r"(^|[_\s.\-])(id|uuid|guid)$|^(id|uuid|guid)[_\s]", re.IGNORECASE)
-_CAMEL_ID = re.compile(r"[a-z0-9](Id|ID|Uuid|UUID)$")  # userId, customerID
-_SEQ_SPLIT = r"[\s,>|]+"
-_DATE_LIKE = re.compile(
-    r"^\d{1,4}[-/.]\d{1,2}[-/.]\d{1,4}([ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
-)
-_LEADING_ZERO = re.compile(r"^0\d+$")
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af]")
 
 
 @dataclass(frozen=True)
@@ -167,7 +153,7 @@ class Schema:
         if name not in frame.columns:
             raise DataError(f"Column '{name}' is not in the data.")
         series = frame[name]
-        if role == "numeric" and not _is_number(series):
+        if role == "numeric" and not is_number(series):
             example = series.dropna().iloc[0] if series.notna().any() else ""
             raise DataError(
                 f"Column '{name}' holds text (for example '{example}'), so it cannot be "
@@ -268,10 +254,6 @@ def _bad_role_message(role: str) -> str:
     return f"'{role}' is not a column role; choose one of {', '.join(ROLES)}."
 
 
-def _is_number(series: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
-
-
 # ---------------------------------------------------------------- targets and tasks
 
 
@@ -285,7 +267,7 @@ def target_labels(series: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(series):
         out = series.map({True: "true", False: "false"}, na_action="ignore")
         return out.astype("str")
-    if _is_number(series):
+    if is_number(series):
         values = series.to_numpy(dtype="float64", na_value=np.nan)
         out = series.astype("str")
         whole = np.isfinite(values) & (np.floor(values) == values)
@@ -312,37 +294,13 @@ def infer_task(series: pd.Series) -> tuple[str, tuple[str, ...]]:
     """
     labels = target_labels(series).dropna()
     counts = labels.value_counts()
-    if _is_number(series):
-        whole = _whole_numbers(series)
+    if is_number(series):
+        whole = whole_numbers(series)
         if len(counts) > 2 and not (whole and len(counts) <= _MAX_INT_CLASSES):
             return "regression", ()
     if len(counts) <= 2:
-        return "binary", _binary_classes(counts)
-    return "multiclass", tuple(sorted(counts.index, key=_natural_key))
-
-
-def _binary_classes(counts: pd.Series) -> tuple[str, ...]:
-    labels = sorted(counts.index, key=_natural_key)
-    if len(labels) < 2:
-        return tuple(labels)
-    a, b = labels
-    truthy = [x for x in labels if x.lower() in _TRUTHY]
-    falsy = [x for x in labels if x.lower() in _FALSY]
-    if len(truthy) == 1:
-        pos = truthy[0]
-    elif len(falsy) == 1:
-        pos = b if falsy[0] == a else a
-    else:
-        pos = a if counts[a] < counts[b] else b
-    neg = b if pos == a else a
-    return neg, pos
-
-
-def _natural_key(label: str) -> tuple[int, float, str]:
-    try:
-        return 0, float(label), label
-    except ValueError:
-        return 1, 0.0, label
+        return "binary", binary_classes(counts)
+    return "multiclass", tuple(sorted(counts.index, key=natural_key))
 
 
 # ---------------------------------------------------------------- role inference
@@ -393,118 +351,8 @@ def _spec(series: pd.Series, name: str, role: str, reason: str, n_unique: int = 
 def _infer_column(series: pd.Series, name: str) -> ColumnSpec:
     n_unique = int(series.nunique(dropna=True))
     n_missing = int(series.isna().sum())
-    role, reason = _role_for(series, name, n_unique, len(series) - n_missing)
+    role, reason = role_for(series, name, n_unique, len(series) - n_missing)
     return ColumnSpec(name, role, reason, str(series.dtype), n_missing, n_unique)
-
-
-def _role_for(series: pd.Series, name: str, n_unique: int, n_present: int) -> tuple[str, str]:
-    if n_present == 0:
-        return "ignore", "entirely empty"
-    if n_unique == 1:
-        value = f"{series.dropna().iloc[0]}"[:40]
-        return "ignore", f"constant (every value is '{value}')"
-    if pd.api.types.is_bool_dtype(series):
-        return "categorical", "yes/no values → categorical"
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return "datetime", "dates and times"
-    ratio = n_unique / n_present
-    many = n_present >= _MIN_ROWS_FOR_CARDINALITY
-    id_name = bool(_ID_NAME.search(name) or _CAMEL_ID.search(name))
-    if id_name and many and ratio > 0.5:
-        return "id", f"named like an identifier, with {n_unique:,} different values → id"
-    if _is_number(series):
-        return _numeric_role(series, n_unique, n_present, id_name)
-    return _string_role(series, n_unique, n_present)
-
-
-def _numeric_role(
-    series: pd.Series, n_unique: int, n_present: int, id_name: bool
-) -> tuple[str, str]:
-    unique_rows = n_unique == n_present >= _MIN_ROWS_FOR_CARDINALITY
-    if (unique_rows or id_name) and _whole_numbers(series):
-        if unique_rows and float(series.max()) - float(series.min()) + 1 == n_unique:
-            return "id", "a running number, unique for every row → id"
-        if id_name:
-            return (
-                "categorical",
-                f"a code named like an identifier, {n_unique:,} values → categorical",
-            )
-    return "numeric", f"numbers ({n_unique:,} different values)"
-
-
-def _whole_numbers(series: pd.Series) -> bool:
-    if pd.api.types.is_integer_dtype(series):
-        return True
-    values = series.to_numpy(dtype="float64", na_value=np.nan)
-    values = values[~np.isnan(values)]
-    return bool(np.all(np.floor(values) == values))
-
-
-def _sample(series: pd.Series) -> pd.Series:
-    """At most ``_SAMPLE_ROWS`` non-missing values, evenly spread, as text."""
-    if len(series) > _SAMPLE_ROWS:
-        step = len(series) / _SAMPLE_ROWS
-        picked = series.iloc[(np.arange(_SAMPLE_ROWS) * step).astype(np.int64)].dropna()
-        if len(picked) >= _SAMPLE_ROWS // 10:
-            return picked.astype("str")
-        series = series.dropna()  # mostly missing: sample among the values present
-        step = max(1.0, len(series) / _SAMPLE_ROWS)
-        idx = np.unique((np.arange(min(_SAMPLE_ROWS, len(series))) * step).astype(np.int64))
-        return series.iloc[idx].astype("str")
-    return series.dropna().astype("str")
-
-
-def _string_role(series: pd.Series, n_unique: int, n_present: int) -> tuple[str, str]:
-    sample = _sample(series)
-    stripped = sample.str.strip()
-    ratio = n_unique / n_present
-    many = n_present >= _MIN_ROWS_FOR_CARDINALITY
-    if stripped.str.match(_DATE_LIKE).mean() >= 0.95 and _parses_as_dates(stripped):
-        return "datetime", "dates and times"
-    if stripped.str.fullmatch(r"\d+").all() and stripped.str.match(_LEADING_ZERO).any():
-        if many and ratio == 1:
-            return "id", "digit codes unique for every row → id"
-        return "categorical", "numbers with leading zeros, like zip codes → categorical"
-    if many and ratio > 0.05:
-        text_role = _text_role(stripped)
-        if text_role is not None:
-            return text_role
-    if many and ratio == 1:
-        return "id", "unique for every row → id"
-    if many and ratio > 0.5:
-        return "id", f"{n_unique:,} different values in {n_present:,} rows, too many → id"
-    return "categorical", f"categories ({n_unique:,} different values)"
-
-
-def _text_role(values: pd.Series) -> tuple[str, str] | None:
-    """'text' with a reason for CJK text, event sequences and free text; else None."""
-    lengths = values.str.len()
-    if _CJK.search("".join(values.iloc[:200])) and lengths.mean() >= 4:
-        return "text", "text in Chinese, Japanese or Korean → text"
-    tokens = values.iloc[:_TOKEN_SAMPLE].str.split(_SEQ_SPLIT, regex=True)
-    if tokens.str.len().mean() >= 2 and _looks_like_events(values, tokens.explode()):
-        vocab = tokens.explode().nunique()  # only for the message, on a sample
-        return "text", f"a sequence of events from a small vocabulary ({vocab:,} events) → text"
-    words = values.str.count(r"\s+") + 1
-    if words.mean() >= 3 or lengths.mean() >= 40:
-        return "text", f"free text, {words.mean():.0f} words on average → text"
-    return None
-
-
-def _looks_like_events(values: pd.Series, tokens: pd.Series) -> bool:
-    """Event lists: '>', '|' or ',' between steps, or a small vocabulary of lower-case codes."""
-    vocab = tokens.nunique()
-    if vocab > _MAX_EVENT_VOCAB:
-        return False
-    if values.iloc[: len(tokens)].str.contains(r"\S\s*[>|,]\s*\S").mean() >= 0.5:
-        return vocab <= max(50, 0.05 * len(tokens))
-    codes = tokens.str.fullmatch(r"[a-z0-9_:/.\-]+").mean()
-    return bool(codes >= 0.95 and vocab <= max(50, 0.01 * len(tokens)))
-
-
-def _parses_as_dates(sample: pd.Series) -> bool:
-    parsed = pd.to_datetime(sample.iloc[:1000], errors="coerce", format="mixed")
-    return bool(parsed.notna().mean() >= 0.95)
 
 
 # ---------------------------------------------------------------- validation
@@ -558,7 +406,7 @@ def validate_for_training(frame: pd.DataFrame, schema: Schema) -> list[str]:
 def _class_checks(series: pd.Series, schema: Schema, counts: pd.Series) -> list[str]:
     target = schema.target
     if schema.task == "regression":
-        if not _is_number(series):
+        if not is_number(series):
             raise DataError(
                 f"Column '{target}' holds text, so it cannot be predicted as a number; "
                 "make it a classification target or pick a numeric column."
