@@ -46,7 +46,7 @@ class ModelConfig:
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
         if self.numeric_embedding not in ("linear", "periodic"):
-            raise ValueError(f"numeric_embedding={self.numeric_embedding!r} must be linear/periodic")
+            raise ValueError(f"{self.numeric_embedding=} must be linear or periodic")
         if self.ffn_factor <= 0 or self.n_frequencies < 1:
             raise ValueError(f"ffn_factor={self.ffn_factor} and n_frequencies must be positive")
 

@@ -20,7 +20,7 @@ import pandas as pd
 import torch
 from torch import nn
 from torch.nn import functional as F
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from neuromkt.bundle import ModelBundle
 from neuromkt.data import frame_fingerprint
@@ -134,8 +134,8 @@ def split_rows(
     parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
     for rows in groups:
         rows = rng.permutation(rows)
-        n_test = int(round(len(rows) * test_fraction))
-        n_val = max(int(round(len(rows) * val_fraction)), 1 if len(rows) > 2 else 0)
+        n_test = round(len(rows) * test_fraction)
+        n_val = max(round(len(rows) * val_fraction), 1 if len(rows) > 2 else 0)
         parts["test"].append(rows[:n_test])
         parts["validation"].append(rows[n_test : n_test + n_val])
         parts["train"].append(rows[n_test + n_val :])
