@@ -17,6 +17,11 @@ def _pages() -> list[st.Page]:
     return [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/data.py", title="Data", icon=":material/table:"),
+        st.Page("pages/train.py", title="Train", icon=":material/model_training:"),
+        st.Page("pages/attention.py", title="Attention", icon=":material/visibility:"),
+        st.Page("pages/explain.py", title="Explain", icon=":material/insights:"),
+        st.Page("pages/predict.py", title="Predict & what-if", icon=":material/target:"),
+        st.Page("pages/report.py", title="Report", icon=":material/summarize:"),
     ]
 
 
