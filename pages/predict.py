@@ -7,9 +7,10 @@ import streamlit as st
 from neuromkt.figures.explain import token_attribution_html
 from neuromkt.figures.metrics import lift_figure
 from neuromkt.figures.predict import comparison_bars, score_histogram, targeting_figure
-from neuromkt.predict import outcome_of, reach_at, targeting_table, top_rows
+from neuromkt.targeting import outcome_of, reach_at, targeting_table, top_rows
 from neuromkt.ui import escape_markdown
 from neuromkt.ui import predict_views as pv
+from neuromkt.ui import whatif_views as wv
 from neuromkt.ui.attention_views import chart
 from neuromkt.ui.state import current_dataset, require_bundle
 
@@ -85,7 +86,7 @@ with target_tab:
 
 # ---------------------------------------------------------------- what-if
 with whatif_tab:
-    rows = pv.whatif_rows(bundle, source, dataset)
+    rows = wv.whatif_rows(bundle, source, dataset)
     if rows is None:
         st.info(
             "Pick rows the model can read in the Score a file tab to start from one of them.",
@@ -93,13 +94,13 @@ with whatif_tab:
         )
         st.stop()
     frame = rows.frame
-    start = pv.whatif_start(frame, bundle, rows.key)
+    start = wv.whatif_start(frame, bundle, rows.key)
     form_col, result_col = st.columns([2, 3], gap="large")
     with form_col, st.container(border=True):
-        edited = pv.whatif_form(start, bundle, frame)
-    result = pv.whatif_result(bundle, start, edited)
+        edited = wv.whatif_form(start, bundle, frame)
+    result = wv.whatif_result(bundle, start, edited)
     with result_col:
-        pv.whatif_summary(result, bundle)
+        wv.whatif_summary(result, bundle)
         chart(
             comparison_bars, result.bars("attribution"), key="predict_wi_attr",
             filename="whatif_attributions", title="What drives the score", unit=result.unit,
@@ -111,7 +112,7 @@ with whatif_tab:
                 with col:
                     st.html(token_attribution_html(
                         row[column].iloc[0], result.token_values(column, version),
-                        vmax=pv.token_vmax(result, column), label=f"{column} · {name}",
+                        vmax=wv.token_vmax(result, column), label=f"{column} · {name}",
                     ))  # fmt: skip
         chart(
             comparison_bars, result.bars("attention"), key="predict_wi_att",

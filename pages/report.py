@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neuromkt.ui import predict_views as pv
+from neuromkt.ui import report_views as rv
 from neuromkt.ui.state import require_bundle, require_dataset
 
 st.title("Report")
@@ -20,12 +20,12 @@ bundle = require_bundle()
 
 # ---------------------------------------------------------------- inputs
 title = st.text_input(
-    "Title", value=f"What drives {bundle.target}", key=pv.W_REPORT_TITLE, max_chars=120,
+    "Title", value=f"What drives {bundle.target}", key=rv.W_REPORT_TITLE, max_chars=120,
     help="Shown at the top of the report and in the browser tab.",
 )  # fmt: skip
-report = pv.report_controls(bundle, dataset, title)
+report = rv.report_controls(bundle, dataset, title)
 
 # ---------------------------------------------------------------- render
 if report is not None:
-    pv.report_download(report)
-    pv.report_preview(report)
+    rv.report_download(report)
+    rv.report_preview(report)

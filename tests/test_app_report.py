@@ -9,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from neuromkt.data import frame_fingerprint
 from neuromkt.schema import infer_schema
-from neuromkt.ui.predict_views import KEY_REPORT, W_REPORT_BUILD, W_REPORT_TITLE
+from neuromkt.ui.report_views import KEY_REPORT, W_REPORT_BUILD, W_REPORT_TITLE
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
