@@ -145,8 +145,85 @@ def _nan_to_none(metrics: dict[str, Any]) -> dict[str, Any]:
     return {k: (None if isinstance(v, float) and v != v else v) for k, v in metrics.items()}
 
 
+def _add_predict_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="score a table with a saved model",
+        description="Score every row of DATA with the model in MODEL_DIR and write the "
+        "input rows plus a `score` column (and pred_<class> columns for multiclass).",
+    )
+    parser.add_argument("model", metavar="MODEL_DIR", help="bundle folder or .zip")
+    parser.add_argument("data", metavar="DATA", help="the table to score")
+    parser.add_argument("--out", metavar="FILE.csv", required=True, help="where to write")
+    parser.add_argument(
+        "--reasons",
+        action="store_true",
+        help="add a `top_drivers` column naming each row's three top drivers",
+    )
+    parser.set_defaults(handler=_run_predict)
+
+
+def _run_predict(args: argparse.Namespace) -> int:
+    from neuromkt.bundle import load_bundle
+    from neuromkt.data import load_table
+    from neuromkt.export import to_csv_bytes
+    from neuromkt.predict import score_frame
+
+    bundle = load_bundle(args.model)
+    scored = score_frame(bundle, load_table(args.data), reasons=args.reasons)
+    _write(args.out, to_csv_bytes(scored, excel=False))
+    print(f"wrote {len(scored):,} scored rows to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _add_report_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "report",
+        help="write the standalone HTML report",
+        description="Write one self-contained HTML report (opens offline) about the model "
+        "in MODEL_DIR applied to DATA.",
+    )
+    parser.add_argument("model", metavar="MODEL_DIR", help="bundle folder or .zip")
+    parser.add_argument("data", metavar="DATA", help="the table to report on")
+    parser.add_argument("--out", metavar="FILE.html", required=True, help="where to write")
+    parser.add_argument("--title", help="the report's title")
+    parser.set_defaults(handler=_run_report)
+
+
+def _run_report(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from neuromkt.bundle import load_bundle
+    from neuromkt.data import load_table
+    from neuromkt.report import build_report
+
+    bundle = load_bundle(args.model)
+    html = build_report(
+        bundle, load_table(args.data), title=args.title, dataset_name=Path(args.data).name
+    )
+    _write(args.out, html.encode("utf-8"))
+    print(f"wrote the report to {args.out}", file=sys.stderr)
+    return EXIT_OK
+
+
+def _write(path: str, payload: bytes) -> None:
+    from pathlib import Path
+
+    from neuromkt.errors import DataError
+
+    target = Path(path)
+    if not target.parent.exists():
+        raise DataError(f"The folder {str(target.parent)!r} does not exist; create it first.")
+    target.write_bytes(payload)
+
+
 # One adder per subcommand; each registers its parser and sets ``handler``.
-_COMMANDS: list[Callable[[Any], None]] = [_add_check_parser, _add_train_parser]
+_COMMANDS: list[Callable[[Any], None]] = [
+    _add_check_parser,
+    _add_train_parser,
+    _add_predict_parser,
+    _add_report_parser,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:
