@@ -36,8 +36,9 @@ format: setup-dev  ## fix style in place
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
-samples: setup  ## regenerate the sample data sets in sample_data/
+samples: setup  ## regenerate the sample data sets and their pre-trained models (slow)
 	$(PY) -m neuromkt.samples --out sample_data
+	$(PY) -m neuromkt.sample_models
 
 bench: setup-dev  ## run every benchmark in bench/
 	@shopt -s nullglob; for script in bench/*.py; do \

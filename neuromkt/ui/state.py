@@ -281,7 +281,7 @@ def sample_dataset(key: str) -> tuple[pd.DataFrame, Schema]:
 
 
 def try_sample(key: str) -> Dataset:
-    """Load a bundled sample as the session's data set (what "Try the sample" does).
+    """Load a bundled sample and its pre-trained model (what "Try the sample" does).
 
     Args:
         key: A key of ``neuromkt.samples.SAMPLES``.
@@ -291,10 +291,22 @@ def try_sample(key: str) -> Dataset:
     """
     from neuromkt.samples import SAMPLES
 
+    from neuromkt.errors import ModelError
+    from neuromkt.sample_models import load_sample_bundle
+
     frame, schema = sample_dataset(key)
     dataset = set_dataset(frame, SAMPLES[key].title, schema, sample_key=key)
     st.session_state[W_SAMPLE] = key  # the Data page's sample picker shows it too
-    set_notice(f"Loaded the sample “{SAMPLES[key].title}”.")
+    try:
+        # A fresh copy per session: explainers hook into the model while they run.
+        bundle = load_sample_bundle(key)
+    except ModelError:
+        bundle = None
+    if bundle is not None:
+        set_bundle(bundle)
+        set_notice(f"Loaded the sample “{SAMPLES[key].title}” and its pre-trained model.")
+    else:
+        set_notice(f"Loaded the sample “{SAMPLES[key].title}”.")
     return dataset
 
 
