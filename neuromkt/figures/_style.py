@@ -2,7 +2,9 @@
 
 Small on purpose. Figure modules import from here so that the dashboard, the tests
 and the HTML report draw with one palette. Nothing here touches a global plotly
-template: :func:`layout` returns a dict each figure applies to itself.
+template, and figures use none: :func:`layout` returns a dict each figure applies to
+itself (a named template is deep-copied into every figure, which made a re-render of
+the Attention page several times slower).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import html
 from collections.abc import Sequence
 from typing import Any
 
-from plotly.colors import sample_colorscale
+from plotly.colors import qualitative, sample_colorscale
 
 __all__ = [
     "ACCENT",
@@ -39,6 +41,14 @@ INK = "#1F2937"  # text
 KIND_COLORS = {"numeric": BRAND, "categorical": "#0F766E", "text": ACCENT}
 SEQUENTIAL = "Viridis"  # magnitudes (attention >= 0): perceptually uniform
 DIVERGING = "RdBu_r"  # signed differences, centred at 0: blue below, red above
+_AXIS = {
+    "gridcolor": "#E5E7EB",
+    "zerolinecolor": "#CBD5E1",
+    "linecolor": "#CBD5E1",
+    "automargin": True,
+    "ticks": "",
+    "title": {"standoff": 8},
+}
 FONT = '"Source Sans Pro", "Source Sans 3", "Helvetica Neue", Arial, sans-serif'
 _HIGHLIGHT = "Purples"  # text backgrounds: light to dark, readable with dark text
 
@@ -71,33 +81,32 @@ def highlight_colors(weights: Sequence[float]) -> list[str]:
 
 
 def layout(
-    *, title: str | None, height: int, legend: bool = False, **overrides: Any
+    *, title: str | None, height: int, legend: bool | str = False, **overrides: Any
 ) -> dict[str, Any]:
     """The common layout of a figure; ``title`` must already be escaped.
 
     Args:
         title: the title, top left (escaped HTML), or None.
         height: pixels.
-        legend: show a horizontal legend along the bottom edge.
+        legend: False; True for a horizontal legend along the bottom edge; "inside"
+            for one inside the plot area, bottom right (where ranked bars leave room).
         **overrides: any other layout settings (axes, bar mode …).
     """
+    bottom = legend is True
     base: dict[str, Any] = {
-        "template": "plotly_white",
-        "title": {
-            "text": title,
-            "x": 0,
-            "xanchor": "left",
-            "xref": "container",
-            "pad": {"l": 4},
-            "font": {"size": 15},
-        },
+        "template": "none",  # the same look everywhere, without a template's copy cost
+        "colorway": qualitative.Plotly,  # plotly_white's trace colours
+        "title": {"text": title, "x": 0, "xanchor": "left", "xref": "container",
+                  "pad": {"l": 4}, "font": {"size": 15}},
         "height": height,
-        "margin": {"l": 10, "r": 20, "t": 48 if title else 20, "b": 76 if legend else 44},
+        "margin": {"l": 10, "r": 20, "t": 48 if title else 20, "b": 76 if bottom else 44},
         "font": {"family": FONT, "color": INK, "size": 12},
+        "paper_bgcolor": "white",
+        "plot_bgcolor": "white",
         "hoverlabel": {"align": "left", "font": {"family": FONT}},
-        "showlegend": legend,
-    }
-    if legend:
+        "showlegend": bool(legend),
+    }  # fmt: skip
+    if bottom:
         base["legend"] = {
             "orientation": "h",
             "xref": "container",
@@ -108,6 +117,19 @@ def layout(
             "yanchor": "bottom",
             "title": None,
         }
+    elif legend == "inside":
+        base["legend"] = {
+            "x": 1,
+            "xanchor": "right",
+            "y": 0,
+            "yanchor": "bottom",
+            "bgcolor": "rgba(255,255,255,0.85)",
+            "bordercolor": "#E5E7EB",
+            "borderwidth": 1,
+            "title": None,
+        }
+    for axis in ("xaxis", "yaxis"):  # a light grid, as plotly_white, without its template cost
+        base[axis] = _AXIS | overrides.pop(axis, {})
     return base | overrides
 
 

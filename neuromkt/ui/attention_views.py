@@ -1,0 +1,596 @@
+"""Cached attention results and the widgets of the Attention page.
+
+Attention is computed once per model and data set and kept with
+``st.cache_resource`` (the arrays are read-only and shared, not copied on every
+rerun); the small tables derived from it are kept with ``st.cache_data``. Every
+cache is keyed on content, never on a user or session: the model's key hashes its
+creation time, training-data fingerprint and weights, the data's key is the data
+set's fingerprint. Changing a control therefore never recomputes attention, and two
+users with different data or models can never see each other's results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from neuromkt.attention import (
+    AttentionMaps,
+    AttentionView,
+    cls_self_share,
+    compute_attention,
+    global_features,
+    layer_head_table,
+    row_feature_weights,
+    row_position,
+)
+from neuromkt.attention_segments import (
+    OUTCOME,
+    SCORE_DECILE,
+    example_row,
+    outcome_values,
+    segment_labels,
+    segment_table,
+)
+from neuromkt.attention_tokens import (
+    row_token_weights,
+    search_rows,
+    token_matrix,
+    token_outcome_table,
+    token_table,
+)
+from neuromkt.errors import DataError
+from neuromkt.export import to_csv_bytes
+from neuromkt.figures._style import export_config
+from neuromkt.figures.attention import token_outcome_bar, token_scatter
+from neuromkt.ui import escape_markdown
+
+if TYPE_CHECKING:
+    from neuromkt.bundle import ModelBundle
+    from neuromkt.ui.state import Dataset
+
+__all__ = [
+    "ALL",
+    "MAX_ROWS",
+    "W_HEAD",
+    "W_LAYER",
+    "W_METHOD",
+    "W_MIN_COUNT",
+    "W_ROW_COLUMN",
+    "W_ROW_INDEX",
+    "W_ROW_MATCH",
+    "W_ROW_MODE",
+    "W_ROW_QUERY",
+    "W_SEGMENT",
+    "W_SEGMENT_DIFF",
+    "AttentionData",
+    "GlobalResult",
+    "RowDetail",
+    "TokenResult",
+    "attention_data",
+    "bundle_key",
+    "chart",
+    "csv_download",
+    "global_result",
+    "headline",
+    "maps_for",
+    "row_detail",
+    "row_picker",
+    "row_summary",
+    "segment_options",
+    "segment_picker",
+    "segment_result",
+    "token_result",
+    "token_table_view",
+    "view_controls",
+    "words_tab",
+]
+
+ALL = -1  # the layer/head pickers' "all layers" / "mean of heads"
+MAX_ROWS = 50_000  # larger data sets are sampled (seeded) for the attention views
+_TTL_S = 3600
+
+# Widget keys of the Attention page.
+W_METHOD = "att_method"  # aggregation: mean / rollout
+W_LAYER = "att_layer"  # layer, or all
+W_HEAD = "att_head"  # head, or the mean of heads
+W_SEGMENT = "att_segment"  # what to split rows by
+W_SEGMENT_DIFF = "att_segment_diff"  # colour the difference from overall
+W_MIN_COUNT = "att_min_count"  # least rows a token must appear in
+W_ROW_MODE = "att_row_mode"  # how the row is picked
+W_ROW_INDEX = "att_row_index"  # row label typed in
+W_ROW_COLUMN = "att_row_column"  # text column to search
+W_ROW_QUERY = "att_row_query"  # search text
+W_ROW_MATCH = "att_row_match"  # chosen match
+
+_METHODS = {"mean": "Mean", "rollout": "Rollout"}
+_ROW_MODES = {
+    "high": "A high-scoring positive",
+    "low": "A low-scoring negative",
+    "index": "By row number",
+    "search": "Search the text",
+}
+
+
+@dataclass(frozen=True)
+class AttentionData:
+    """The rows the page explains.
+
+    Attributes:
+        frame: the data set's rows (a seeded sample above ``MAX_ROWS``), all columns.
+        key: content key of model and rows, for every cache below.
+        n_total: rows in the whole data set.
+    """
+
+    frame: pd.DataFrame
+    key: str
+    n_total: int
+
+
+def bundle_key(bundle: ModelBundle) -> str:
+    """A content key of a model: creation time, data fingerprint and the weights."""
+    digest = hashlib.sha256(f"{bundle.created_at}\x1f{bundle.data_fingerprint}".encode())
+    for name, tensor in bundle.model.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def attention_data(dataset: Dataset, bundle: ModelBundle) -> AttentionData:
+    """The data set's rows for ``bundle``, with their content key.
+
+    Raises:
+        ModelError: the data set lacks columns the model reads (they are named).
+    """
+    bundle.encoders.check_columns(dataset.frame)
+    frame = dataset.frame
+    if len(frame) > MAX_ROWS:
+        frame = frame.sample(MAX_ROWS, random_state=0).sort_index()
+    key = f"{bundle_key(bundle)}-{dataset.fingerprint[:32]}-{len(frame)}"
+    return AttentionData(frame, key, len(dataset.frame))
+
+
+@st.cache_resource(show_spinner="Computing attention for every row…", max_entries=4, ttl=_TTL_S)
+def _maps(key: str, _bundle: ModelBundle, _frame: pd.DataFrame) -> AttentionMaps:
+    return compute_attention(_bundle, _frame)
+
+
+def maps_for(bundle: ModelBundle, data: AttentionData) -> AttentionMaps:
+    """The [CLS] attention of ``data``'s rows (computed once per model and data)."""
+    return _maps(data.key, bundle, data.frame)
+
+
+def _view(view: tuple[str, int | None, int | None]) -> AttentionView:
+    return AttentionView(method=view[0], layer=view[1], head=view[2])
+
+
+def _astuple(view: AttentionView) -> tuple[str, int | None, int | None]:
+    return view.method, view.layer, view.head
+
+
+@dataclass(frozen=True)
+class GlobalResult:
+    """The global view: what the model attends to over all rows."""
+
+    features: pd.DataFrame  # global_features
+    layer_heads: pd.DataFrame  # layer_head_table
+    self_share: float  # attention [CLS] keeps on itself
+    top_token: pd.Series | None  # the most attended token (in >= 20 rows), if any text
+
+
+@st.cache_data(show_spinner=False, max_entries=32, ttl=_TTL_S)
+def _global(key: str, view: tuple, _maps: AttentionMaps, _frame: pd.DataFrame) -> GlobalResult:
+    v = _view(view)
+    tokens = token_table(_maps, _frame, v, min_count=20) if _maps.encoders.text else None
+    return GlobalResult(
+        features=global_features(_maps, v),
+        layer_heads=layer_head_table(_maps),
+        self_share=cls_self_share(_maps, v),
+        top_token=None if tokens is None or tokens.empty else tokens.iloc[0],
+    )
+
+
+def global_result(maps: AttentionMaps, data: AttentionData, view: AttentionView) -> GlobalResult:
+    """Ranked columns, column × (layer, head) means, [CLS]'s own share, the top token."""
+    return _global(data.key, _astuple(view), maps, data.frame)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=_TTL_S)
+def _segments(key: str, view: tuple, by: str, _maps: AttentionMaps, _frame: pd.DataFrame):
+    labels = segment_labels(_maps, _frame, by)
+    return segment_table(_maps, labels, _view(view))
+
+
+def segment_result(
+    maps: AttentionMaps, data: AttentionData, view: AttentionView, by: str
+) -> pd.DataFrame:
+    """Mean attention per segment and feature (see ``segment_table``).
+
+    Raises:
+        DataError: the rows cannot be split that way (e.g. no outcome column).
+    """
+    return _segments(data.key, _astuple(view), by, maps, data.frame)
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=_TTL_S)
+def _tokens(key: str, view: tuple, column: str, min_count: int, _maps, _frame) -> TokenResult:
+    v = _view(view)
+    table = token_table(_maps, _frame, v, column=column, min_count=min_count)
+    try:
+        split = token_outcome_table(_maps, _frame, v, column=column, min_count=min_count)
+    except DataError:
+        split = None
+    values = outcome_values(_maps.encoders, _frame)
+    rate = float(np.nanmean(values)) if np.isfinite(values).any() else None
+    return TokenResult(table, split, rate)
+
+
+@dataclass(frozen=True)
+class TokenResult:
+    """The words-and-events view of one text column."""
+
+    vocabulary: pd.DataFrame  # token_table
+    by_outcome: pd.DataFrame | None  # token_outcome_table; None without an outcome column
+    outcome_rate: float | None  # of all rows (mean outcome for regression)
+
+
+def token_result(
+    maps: AttentionMaps, data: AttentionData, view: AttentionView, column: str, min_count: int
+) -> TokenResult:
+    """The vocabulary table of ``column``, its top tokens by outcome and the overall rate."""
+    return _tokens(data.key, _astuple(view), column, min_count, maps, data.frame)
+
+
+@dataclass(frozen=True)
+class RowDetail:
+    """Everything the drill-down shows about one row."""
+
+    row: Hashable
+    score: float
+    features: pd.DataFrame  # row_feature_weights
+    tokens: pd.DataFrame  # row_token_weights
+    matrix: pd.DataFrame  # token_matrix
+
+
+@st.cache_data(show_spinner=False, max_entries=64, ttl=_TTL_S)
+def _row(key: str, view: tuple, row: Any, _maps, _frame, _bundle) -> RowDetail:
+    v = _view(view)
+    return RowDetail(
+        row=row,
+        score=float(_maps.scores[row_position(_maps, row)]),
+        features=row_feature_weights(_maps, _frame, row, v),
+        tokens=row_token_weights(_maps, _frame, row, v),
+        matrix=token_matrix(_bundle, _frame, row, v),
+    )
+
+
+def row_detail(
+    bundle: ModelBundle, maps: AttentionMaps, data: AttentionData, view: AttentionView, row: Any
+) -> RowDetail:
+    """One row's feature weights, token weights and token × token matrix."""
+    return _row(data.key, _astuple(view), row, maps, data.frame, bundle)
+
+
+# ---------------------------------------------------------------- widgets
+
+
+def view_controls(n_layers: int, n_heads: int) -> AttentionView:
+    """Aggregation, layer and head pickers in one row; returns the chosen view."""
+    method_col, layer_col, head_col = st.columns([2, 2, 2])
+    with method_col:
+        method = (
+            st.segmented_control(
+                "Aggregation",
+                list(_METHODS),
+                format_func=_METHODS.get,
+                default="mean",
+                required=True,
+                key=W_METHOD,
+                help="Mean: the [CLS] token's attention, averaged over the chosen layers and "
+                "heads. Rollout (Abnar & Zuidema, 2020): attention traced through the layers, "
+                "counting the residual connection; closer to what reaches the output.",
+            )
+            or "mean"
+        )
+    rollout = method == "rollout"
+    with layer_col:  # -1 stands for "all": a None option would read as "nothing chosen"
+        layer = st.selectbox(
+            "Layer", [ALL, *range(n_layers)], key=W_LAYER,
+            format_func=lambda v: "All layers" if v == ALL else f"Layer {v + 1}",
+            help="Which transformer layer to read. With rollout: how far to trace the "
+            "attention (all layers = through the last one).",
+        )  # fmt: skip
+    with head_col:
+        head = st.selectbox(
+            "Head", [ALL, *range(n_heads)], key=W_HEAD, disabled=rollout,
+            format_func=lambda v: "Mean of heads" if v == ALL else f"Head {v + 1}",
+            help="Each layer has several attention heads that can look at different things. "
+            "Rollout always averages them.",
+        )  # fmt: skip
+    return AttentionView(
+        method=method,
+        layer=None if layer == ALL else layer,
+        head=None if rollout or head == ALL else head,
+    )
+
+
+def segment_options(dataset: Dataset, bundle: ModelBundle) -> list[str]:
+    """What rows can be split by: outcome, score decile, then categorical and numeric columns."""
+    frame, schema = dataset.frame, dataset.schema
+    options = [OUTCOME] if bundle.target in frame.columns else []
+    options.append(SCORE_DECILE)
+    roles = {c.name: c.role for c in schema.columns}
+    for role in ("categorical", "numeric"):
+        options += [c for c in frame.columns if roles.get(c) == role and c != bundle.target]
+    return options
+
+
+def segment_picker(dataset: Dataset, bundle: ModelBundle) -> tuple[str, bool]:
+    """The segment chooser and the "difference from overall" toggle."""
+    pick_col, diff_col = st.columns([3, 2], vertical_alignment="bottom")
+    with pick_col:
+        by = st.selectbox(
+            "Split rows by",
+            segment_options(dataset, bundle),
+            key=W_SEGMENT,
+            format_func=lambda v: _segment_label(v, bundle),
+            help="Outcome, predicted-score decile (D1 = lowest scores), or any column. "
+            "Numbers with many values are cut into five equal-sized groups.",
+        )
+    with diff_col:
+        diff = st.toggle(
+            "Show difference from overall",
+            key=W_SEGMENT_DIFF,
+            value=True,
+            help="Colour each cell by segment minus all rows: red = more attention "
+            "than usual, blue = less.",
+        )
+    return by, diff
+
+
+def _segment_label(value: str, bundle: ModelBundle) -> str:
+    if value == OUTCOME:
+        return f"Outcome ({bundle.target})"
+    return "Predicted score decile" if value == SCORE_DECILE else value
+
+
+def row_picker(maps: AttentionMaps, data: AttentionData, bundle: ModelBundle) -> Hashable | None:
+    """Pick one row: a telling example, a row number, or a text search."""
+    positive = bundle.task == "binary" and bundle.target in data.frame.columns
+    labels = dict(_ROW_MODES)
+    if positive:
+        labels |= {"high": "A high-scoring converter", "low": "A low-scoring non-converter"}
+    else:
+        labels |= {"high": "The highest score", "low": "The lowest score"}
+    text_columns = [e.name for e in bundle.encoders.text]
+    modes = [m for m in labels if m != "search" or text_columns]
+    mode = (
+        st.segmented_control(
+            "Pick a row",
+            modes,
+            format_func=labels.get,
+            default="high",
+            required=True,
+            key=W_ROW_MODE,
+        )
+        or "high"
+    )
+    if mode in ("high", "low"):
+        return example_row(maps, data.frame, mode)
+    if mode == "index":
+        return _row_by_label(data)
+    return _row_by_search(data, text_columns)
+
+
+def _row_by_label(data: AttentionData) -> Hashable | None:
+    index = data.frame.index
+    if not pd.api.types.is_integer_dtype(index):
+        return st.selectbox("Row", list(index[:1000]), key=W_ROW_INDEX)
+    with st.columns([1, 3])[0]:
+        label = st.number_input(
+            "Row number (as in the data set, from 0)",
+            min_value=int(index.min()),
+            max_value=int(index.max()),
+            step=1,
+            key=W_ROW_INDEX,
+        )
+    if label not in index:
+        st.info(
+            f"Row {label:,} is not among the {len(index):,} rows sampled for attention; "
+            "pick another.",
+            icon=":material/info:",
+        )
+        return None
+    return int(label)
+
+
+def _row_by_search(data: AttentionData, columns: list[str]) -> Hashable | None:
+    col_col, query_col = st.columns([1, 3])
+    with col_col:
+        column = st.selectbox("Search in", columns, key=W_ROW_COLUMN)
+    with query_col:
+        query = st.text_input("Text to find", key=W_ROW_QUERY, placeholder="e.g. checkout")
+    if not query.strip():
+        st.caption("Type a word or event to find rows that contain it.")
+        return None
+    matches = search_rows(data.frame, column, query)
+    if not matches:
+        st.info(f"No row's {column} contains “{query}”.", icon=":material/search_off:")
+        return None
+    cells = data.frame[column]
+    return st.selectbox(
+        f"{len(matches)} matching rows" + (" (first 50)" if len(matches) == 50 else ""),
+        matches,
+        key=W_ROW_MATCH,
+        format_func=lambda r: f"row {r}: {str(cells.at[r])[:80]}",
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=_TTL_S)
+def _figure(name: str, table: pd.DataFrame, options: tuple, _build: Callable) -> go.Figure:
+    # Keyed on the table's content (hashed by Streamlit) and the options. The figure is
+    # shared, never changed: st.plotly_chart only reads it (Figure.to_dict copies).
+    return _build(table, **dict(options))
+
+
+def chart(
+    build: Callable[..., go.Figure], table: pd.DataFrame, *, key: str, filename: str, **options
+) -> None:
+    """Draw ``build(table, **options)`` full width, with a PNG download in its toolbar.
+
+    The figure is cached on the table's content and the options, so a rerun that shows
+    the same data (any control change elsewhere) does not rebuild it.
+    """
+    name = f"{build.__module__}.{build.__qualname__}"
+    fig = _figure(name, table, tuple(sorted(options.items())), build)
+    st.plotly_chart(fig, key=key, config=export_config(filename), theme=None)
+
+
+def csv_download(frame: pd.DataFrame, *, file_name: str, key: str) -> None:
+    """A small "Download data (CSV)" button; formulas in text cells are neutralised."""
+    st.download_button(
+        "Download data (CSV)",
+        partial(to_csv_bytes, frame),  # built on click, not on every rerun
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+        type="tertiary",
+    )
+
+
+def words_tab(result: TokenResult, column: str, *, task: str, min_count: int) -> None:
+    """One text column's words and events: top tokens, attention against outcome, table."""
+    vocab = result.vocabulary
+    if vocab.empty:
+        st.info(
+            f"No token of {column} is found in {min_count} rows or more; lower the minimum.",
+            icon=":material/info:",
+        )
+        return
+    left, right = st.columns(2, gap="large")
+    with left:
+        split = result.by_outcome is not None
+        title = f"Top tokens of {column}" + (", by outcome" if split else "")
+        chart(
+            token_outcome_bar,
+            result.by_outcome if split else vocab.head(15),
+            title=title,
+            key=f"att_tokens_{column}",
+            filename=f"attention_tokens_{column}",
+        )
+        st.caption(
+            "The tokens the model reads most: average attention in the rows that "
+            "contain them" + (", for each outcome side by side." if split else ".")
+        )
+    if result.outcome_rate is not None:
+        with right:
+            chart(
+                token_scatter,
+                vocab.head(40),
+                reference=result.outcome_rate,
+                title="Attention against outcome",
+                key=f"att_scatter_{column}",
+                filename=f"attention_vs_outcome_{column}",
+            )
+            st.caption(
+                "Higher: read more by the model. Further right: rows containing the "
+                "token have the outcome more often (dashed line: all rows). Bigger "
+                "bubbles: more rows. Hover for the exact values."
+            )
+    token_table_view(vocab, key=f"att_vocab_{column}", task=task)
+    csv_download(vocab, file_name=f"attention_tokens_{column}.csv", key=f"att_dl_vocab_{column}")
+
+
+def token_table_view(vocab: pd.DataFrame, *, key: str, task: str) -> None:
+    """The vocabulary table: attention as an inline bar, outcome rate as a percentage."""
+    regression = task == "regression"
+    shown = vocab.drop(columns="column")
+    if shown["outcome_rate"].isna().all():
+        shown = shown.drop(columns="outcome_rate")
+    st.dataframe(
+        shown,
+        hide_index=True,
+        key=key,
+        height=min(36 * (len(vocab) + 1) + 4, 360),
+        column_config={
+            "token": st.column_config.TextColumn("token"),
+            "attention": st.column_config.ProgressColumn(
+                "attention",
+                format="%.4f",
+                min_value=0.0,
+                max_value=float(vocab["attention"].max() or 1.0),
+                help="Mean attention in the rows that contain the token (repeats added up).",
+            ),
+            "count": st.column_config.NumberColumn(
+                "rows", format="%d", help="Rows that contain the token."
+            ),
+            "occurrences": st.column_config.NumberColumn("times seen", format="%d"),
+            "outcome_rate": st.column_config.NumberColumn(
+                "mean outcome" if regression else "outcome rate",
+                format="%.4g" if regression else "percent",
+                help="Among the rows that contain the token.",
+            ),
+            "in_vocab": st.column_config.CheckboxColumn(
+                "known", help="Unchecked: too rare in training; the model saw [UNK]."
+            ),
+        },
+    )
+
+
+def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> None:
+    """Four numbers above the charts: rows, top column, top word or event, [CLS]'s share."""
+    rows_m, column_m, token_m, self_m = st.columns(4)
+    rows_m.metric("Rows explained", f"{maps.n_rows:,}")
+    top = result.features.iloc[0]
+    column_m.metric(
+        "Most attended column",
+        escape_markdown(top["feature"]),
+        f"{top['attention']:.3f}",
+        delta_color="off",
+        delta_arrow="off",
+    )
+    if result.top_token is not None:
+        token = result.top_token
+        token_m.metric(
+            "Most attended word or event",
+            escape_markdown(token["token"]),
+            f"{token['attention']:.3f} in {escape_markdown(token['column'])}",
+            delta_color="off",
+            delta_arrow="off",
+            help="Among tokens found in at least 20 rows.",
+        )
+    self_m.metric(
+        "Kept on [CLS] itself",
+        f"{result.self_share:.1%}",
+        help="Attention the summary token keeps on itself; the rest goes to columns and tokens.",
+    )
+    if maps.n_rows < data.n_total:
+        st.caption(
+            f"Attention is computed on a random {maps.n_rows:,} of the "
+            f"{data.n_total:,} rows (the same rows every time)."
+        )
+
+
+def row_summary(detail: RowDetail, data: AttentionData, bundle: ModelBundle) -> None:
+    """The picked row's score and outcome, in a row of metrics."""
+    score_m, outcome_m, row_m = st.columns(3)
+    score_label = "Predicted value" if bundle.task == "regression" else "Score"
+    fmt = "{:,.4g}" if bundle.task == "regression" else "{:.1%}"
+    score_m.metric(
+        score_label,
+        fmt.format(detail.score),
+        help="Binary: the probability of the positive outcome; multiclass: of the likeliest class.",
+    )
+    if bundle.target in data.frame.columns:
+        outcome_m.metric(f"Actual {bundle.target}", str(data.frame.at[detail.row, bundle.target]))
+    row_m.metric("Row", f"{detail.row}")

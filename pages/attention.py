@@ -1,0 +1,179 @@
+"""Attention: what the model looks at, column by column and word by word."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neuromkt.errors import DataError, ModelError
+from neuromkt.figures.attention import (
+    feature_bar,
+    highlight_html,
+    layer_head_heatmap,
+    segment_heatmap,
+    token_matrix_heatmap,
+)
+from neuromkt.ui import attention_views as av
+from neuromkt.ui import escape_markdown
+from neuromkt.ui.state import require_bundle, require_dataset
+
+st.title("Attention")
+st.caption(
+    "To score a row, the model's summary token ([CLS]) gathers information from every "
+    "column and every word or event. Attention is how much of its look goes to each. It "
+    "shows what the model reads; whether that pushes a score up or down is for the "
+    "Explain page's attributions to confirm."
+)
+
+# ---------------------------------------------------------------- guard
+dataset = require_dataset()
+bundle = require_bundle()
+try:
+    data = av.attention_data(dataset, bundle)
+except ModelError as exc:
+    st.error(str(exc), icon=":material/error:")
+    st.stop()
+
+# ---------------------------------------------------------------- inputs
+config = bundle.model.config
+with st.container(border=True):
+    view = av.view_controls(config.n_layers, config.n_heads)
+
+# ---------------------------------------------------------------- one call
+maps = av.maps_for(bundle, data)
+overview = av.global_result(maps, data, view)
+av.headline(overview, maps, data)
+
+# ---------------------------------------------------------------- global view
+st.header("What the model attends to", divider="gray")
+bar_col, heat_col = st.columns([5, 6], gap="large")
+with bar_col:
+    av.chart(
+        feature_bar,
+        overview.features,
+        title=f"Columns ranked by attention ({view.describe()})",
+        key="att_feature_bar",
+        filename="attention_ranked",
+    )
+    st.caption(
+        "Each bar is the average share of the model's attention that goes to a column, "
+        "over all rows; longer bars are read more. A text or event column adds up its "
+        "words. Hover for the exact value, median and spread."
+    )
+    av.csv_download(overview.features, file_name="attention_ranked.csv", key="att_dl_ranked")
+with heat_col:
+    av.chart(
+        layer_head_heatmap,
+        overview.layer_heads,
+        title="Every layer and head",
+        key="att_layer_heads",
+        filename="attention_layers_heads",
+    )
+    st.caption(
+        "One column per attention head, grouped by layer: brighter cells mean that head "
+        "looks at that column more. Heads that disagree are normal; they specialise."
+    )
+    av.csv_download(
+        overview.layer_heads, file_name="attention_layers_heads.csv", key="att_dl_heads"
+    )
+
+# The sections below are fragments: a control inside one reruns only that section.
+
+
+# ---------------------------------------------------------------- segments
+@st.fragment
+def segment_section(view: av.AttentionView) -> None:
+    st.header("By segment", divider="gray")
+    by, diff = av.segment_picker(dataset, bundle)
+    try:
+        segments = av.segment_result(maps, data, view, by)
+    except DataError as exc:
+        st.warning(str(exc), icon=":material/warning:")
+        return
+    av.chart(
+        segment_heatmap,
+        segments,
+        diverging=diff,
+        title="Attention by segment",
+        key="att_segments",
+        filename="attention_segments",
+    )
+    st.caption(
+        "Red: this segment's rows get more attention on the column than rows overall; "
+        "blue: less. Switch off the difference to see the attention itself."
+        if diff
+        else "Each cell is the average attention on a column for the rows of one segment; "
+        "compare along a row to see where the model reads differently."
+    )
+    av.csv_download(segments, file_name="attention_segments.csv", key="att_dl_segments")
+
+
+# ---------------------------------------------------------------- words and events
+@st.fragment
+def words_section(view: av.AttentionView, text_columns: list[str]) -> None:
+    st.header("Words and events", divider="gray")
+    min_count = st.slider(
+        "Leave out tokens found in fewer rows than",
+        2,
+        200,
+        20,
+        key=av.W_MIN_COUNT,
+        help="Rare tokens have noisy averages; raise this to see only common ones.",
+    )
+    tabs = st.tabs([escape_markdown(c) for c in text_columns])
+    for tab, column in zip(tabs, text_columns, strict=True):
+        with tab:
+            result = av.token_result(maps, data, view, column, min_count)
+            av.words_tab(result, column, task=bundle.task, min_count=min_count)
+
+
+# ---------------------------------------------------------------- one row
+@st.fragment
+def row_section(view: av.AttentionView, text_columns: list[str]) -> None:
+    st.header("One row up close", divider="gray")
+    row = av.row_picker(maps, data, bundle)
+    if row is None:
+        return
+    detail = av.row_detail(bundle, maps, data, view, row)
+    av.row_summary(detail, data, bundle)
+    for column in text_columns:
+        tokens = detail.tokens[detail.tokens["column"] == column]
+        st.html(highlight_html(data.frame.at[row, column], tokens, label=column))
+    if text_columns:
+        st.caption(
+            "Darker words got more of the model's attention in this row (hover for "
+            "the value). Struck-through words came after the model's length limit; "
+            "dotted ones were unknown to it."
+        )
+    row_col, matrix_col = st.columns([5, 6], gap="large")
+    with row_col:
+        av.chart(
+            feature_bar,
+            detail.features,
+            title=f"Row {row}: attention per column",
+            key="att_row_bar",
+            filename=f"attention_row_{row}",
+        )
+        st.caption("The same ranking as above, for this row only, with its values.")
+        av.csv_download(detail.features, file_name=f"attention_row_{row}.csv", key="att_dl_row")
+    with matrix_col:
+        av.chart(
+            token_matrix_heatmap,
+            detail.matrix,
+            title=f"Who attends to whom, row {row} ({view.describe()})",
+            key="att_matrix",
+            filename=f"attention_matrix_{row}",
+        )
+        st.caption(
+            "Every token of the row looking at every other (read across a row). The "
+            "top row is [CLS], the one the score is read from."
+        )
+        av.csv_download(
+            detail.matrix, file_name=f"attention_matrix_row_{row}.csv", key="att_dl_matrix"
+        )
+
+
+text_columns = [e.name for e in bundle.encoders.text]
+segment_section(view)
+if text_columns:
+    words_section(view, text_columns)
+row_section(view, text_columns)

@@ -1,0 +1,178 @@
+"""The Attention page under AppTest: guards, every control, caching by content."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from neuromkt.data import frame_fingerprint
+from neuromkt.ui import attention_views as av
+from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "attention.py")
+
+
+def _app(frame=None, bundle=None, schema=None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=300)
+    if frame is not None:
+        schema = schema or bundle.schema
+        at.session_state[KEY_DATASET] = Dataset(frame, "sample", schema, frame_fingerprint(frame))
+    if bundle is not None:
+        at.session_state[KEY_BUNDLE] = bundle
+    return at
+
+
+def _ok(at: AppTest) -> AppTest:
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+@pytest.fixture(scope="module")
+def rows(ecommerce_frame):
+    return ecommerce_frame.head(1500)
+
+
+@pytest.fixture
+def links(monkeypatch) -> list[str]:
+    """Pages the guards link to. Run alone (before app.py registers it), the page has no
+    navigation to resolve links against, so ``st.page_link`` is recorded instead."""
+    seen: list[str] = []
+    monkeypatch.setattr(st, "page_link", lambda page, **kw: seen.append(page))
+    return seen
+
+
+def test_without_data_the_page_says_what_to_do(links) -> None:
+    at = _ok(_app().run())
+    assert "No data yet" in at.info[0].value
+    assert links == [DATA_PAGE]
+    assert not at.get("plotly_chart")
+
+
+def test_without_a_model_the_page_says_what_to_do(rows, tiny_bundle, links) -> None:
+    at = _ok(_app(rows, schema=tiny_bundle.schema).run())
+    assert "No model yet" in at.info[0].value
+    assert links == [TRAIN_PAGE]
+    assert not at.get("plotly_chart")
+
+
+def test_missing_model_columns_are_named(rows, tiny_bundle) -> None:
+    at = _ok(_app(rows.drop(columns=["device", "events"]), tiny_bundle).run())
+    assert "'device'" in at.error[0].value and "'events'" in at.error[0].value
+    assert not at.get("plotly_chart")
+
+
+def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypatch) -> None:
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    calls = []
+    original = av.compute_attention
+    monkeypatch.setattr(
+        av, "compute_attention", lambda *a, **k: calls.append(1) or original(*a, **k)
+    )
+    at = _ok(_app(rows, tiny_bundle).run())
+    assert len(at.get("plotly_chart")) == 7
+    assert [m.label for m in at.metric][:4] == [
+        "Rows explained",
+        "Most attended column",
+        "Most attended word or event",
+        "Kept on [CLS] itself",
+    ]
+    assert at.metric[0].value == "1,500"
+    assert len(at.get("download_button")) == 6
+
+    at.segmented_control(key=av.W_METHOD).set_value("rollout").run()
+    _ok(at)
+    assert at.selectbox(key=av.W_HEAD).disabled
+    at.segmented_control(key=av.W_METHOD).set_value("mean").run()
+    assert at.selectbox(key=av.W_LAYER).options == ["All layers", "Layer 1"]
+    assert at.selectbox(key=av.W_HEAD).options == ["Mean of heads", "Head 1", "Head 2"]
+    for layer in (0, av.ALL):
+        _ok(at.selectbox(key=av.W_LAYER).set_value(layer).run())
+        assert at.session_state[av.W_LAYER] == layer
+    for head in (0, 1, av.ALL):
+        _ok(at.selectbox(key=av.W_HEAD).set_value(head).run())
+        assert at.session_state[av.W_HEAD] == head
+    assert not at.selectbox(key=av.W_HEAD).disabled
+    for option in at.selectbox(key=av.W_SEGMENT).options:
+        _ok(at.selectbox(key=av.W_SEGMENT).select(option).run())
+        assert len(at.get("plotly_chart")) == 7, option
+    _ok(at.toggle(key=av.W_SEGMENT_DIFF).set_value(False).run())
+    _ok(at.slider(key=av.W_MIN_COUNT).set_value(200).run())
+    _ok(at.slider(key=av.W_MIN_COUNT).set_value(2).run())
+    for mode in ("low", "index", "search", "high"):
+        _ok(at.segmented_control(key=av.W_ROW_MODE).set_value(mode).run())
+        if mode == "index":
+            _ok(at.number_input(key=av.W_ROW_INDEX).set_value(42).run())
+            assert at.metric[-1].value == "42"
+        if mode == "search":
+            assert len(at.get("plotly_chart")) == 5  # no row picked yet
+            _ok(at.text_input(key=av.W_ROW_QUERY).input("checkout").run())
+            match = at.selectbox(key=av.W_ROW_MATCH)
+            assert "checkout" in rows.loc[match.value, "events"]
+    assert len(calls) == 1  # attention was computed once, for the first run only
+    assert len(at.get("plotly_chart")) == 7
+
+
+def test_row_search_without_a_match_says_so(rows, tiny_bundle) -> None:
+    at = _ok(_app(rows, tiny_bundle).run())
+    at.segmented_control(key=av.W_ROW_MODE).set_value("search").run()
+    _ok(at.text_input(key=av.W_ROW_QUERY).input("zzz-nothing").run())
+    assert any("No row's events contains" in i.value for i in at.info)
+
+
+def test_outcome_segment_without_the_outcome_column(rows, tiny_bundle) -> None:
+    scoring = rows.drop(columns="purchased")
+    at = _ok(_app(scoring, tiny_bundle).run())
+    assert "(outcome)" not in at.selectbox(key=av.W_SEGMENT).options
+    assert len(at.get("plotly_chart")) == 6  # no outcome split of the tokens
+    labels = at.segmented_control(key=av.W_ROW_MODE).options
+    assert "The highest score" in labels
+
+
+def test_cache_keys_follow_content(rows, tiny_bundle) -> None:
+    def data(frame):
+        dataset = Dataset(frame, "x", tiny_bundle.schema, frame_fingerprint(frame))
+        return av.attention_data(dataset, tiny_bundle)
+
+    assert data(rows).key == data(rows.copy()).key
+    other = rows.copy()
+    other.loc[0, "events"] = "cart checkout"
+    assert data(other).key != data(rows).key
+    before = av.bundle_key(tiny_bundle)
+    with torch.no_grad():
+        tiny_bundle.model.head.bias += 1.0
+    try:
+        assert av.bundle_key(tiny_bundle) != before
+    finally:
+        with torch.no_grad():
+            tiny_bundle.model.head.bias -= 1.0
+    assert av.bundle_key(tiny_bundle) == before
+
+
+@pytest.mark.parametrize(
+    ("target", "task"), [("channel", "multiclass"), ("time_on_site_sec", "regression")]
+)
+def test_page_handles_multiclass_and_regression(ecommerce_frame, target, task) -> None:
+    from neuromkt.bundle import ModelBundle
+    from neuromkt.encode import Encoders
+    from neuromkt.model import AttentionModel, ModelConfig
+    from neuromkt.schema import infer_schema
+    from neuromkt.train import TrainConfig
+
+    frame = ecommerce_frame.head(400).dropna(subset=[target]).reset_index(drop=True)
+    schema = infer_schema(frame, target=target)
+    if schema.role_of("events") != "text":
+        schema = schema.with_role("events", "text", frame)
+    assert schema.task == task
+    encoders = Encoders.fit(frame, schema)
+    model = AttentionModel(config=ModelConfig.preset("small"), spec=encoders.spec()).eval()
+    bundle = ModelBundle(model, encoders, schema, TrainConfig(), {}, "fp", task, task)
+    at = _ok(_app(frame, bundle).run())
+    assert len(at.get("plotly_chart")) >= 6
+    for option in at.selectbox(key=av.W_SEGMENT).options:
+        _ok(at.selectbox(key=av.W_SEGMENT).select(option).run())
+    _ok(at.segmented_control(key=av.W_ROW_MODE).set_value("low").run())
