@@ -175,7 +175,9 @@ def _replace_dir(tmp: Path, path: Path) -> None:
     if not path.is_dir():
         os.replace(tmp, path)
         return
-    old = path.parent / f"{OLD_PREFIX}{uuid.uuid4().hex}"
+    # Named after the bundle, so a reader can restore it if the process dies between
+    # the two renames (see _restore_replaced).
+    old = path.parent / f"{OLD_PREFIX}{path.name}.{uuid.uuid4().hex}"
     os.replace(path, old)
     try:
         os.replace(tmp, path)
@@ -196,7 +198,8 @@ def save_bundle(bundle: ModelBundle, path: str | Path) -> Path:
         The path written.
 
     Raises:
-        ModelError: when ``path`` is occupied by something that is not a bundle.
+        ModelError: when ``path`` is occupied by something that is not a bundle, or
+            the disk refuses the write (full, read-only); nothing half-written is left.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -212,6 +215,12 @@ def save_bundle(bundle: ModelBundle, path: str | Path) -> Path:
             _fsync_dir(tmp)
             _replace_dir(tmp, path)
         _fsync_dir(path.parent)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ModelError(
+            f"Could not save the model to '{path}': {reason}. Free some disk space or "
+            "choose another folder, then save again."
+        ) from exc
     finally:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
@@ -283,6 +292,21 @@ def _read_folder(path: Path) -> dict[str, bytes]:
     return files
 
 
+def _restore_replaced(path: Path) -> None:
+    """Put back a bundle folder that a killed save had moved aside and not yet replaced."""
+    if not path.parent.is_dir():
+        return
+    aside = [
+        p
+        for p in path.parent.glob(f"{OLD_PREFIX}{path.name}.*")
+        if p.is_dir() and {BUNDLE_JSON, WEIGHTS} <= set(os.listdir(p))
+    ]
+    if aside:
+        newest = max(aside, key=lambda p: p.stat().st_mtime)
+        with contextlib.suppress(OSError):  # another reader may have restored it first
+            os.replace(newest, path)
+
+
 def _read_source(source: str | Path | bytes | BinaryIO) -> tuple[dict[str, bytes], str]:
     """The two files of a bundle from any supported source, and a label for messages."""
     if isinstance(source, bytes | bytearray | memoryview):
@@ -295,6 +319,8 @@ def _read_source(source: str | Path | bytes | BinaryIO) -> tuple[dict[str, bytes
     if not isinstance(source, str | os.PathLike):
         raise ModelError(f"Cannot load a model from a {type(source).__name__}.")
     path = Path(source)
+    if not path.exists():
+        _restore_replaced(path)
     if path.is_dir():
         return _read_folder(path), f"The model folder '{path}'"
     if not path.is_file():

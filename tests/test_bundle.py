@@ -202,9 +202,9 @@ def test_failed_save_leaves_nothing_behind(trained, tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ModelError, match="disk full"):
         save_bundle(trained[0], tmp_path / "m")
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ModelError, match="disk full"):
         save_bundle(trained[0], tmp_path / "m.zip")
     assert os.listdir(tmp_path) == []
 

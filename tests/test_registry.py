@@ -191,7 +191,7 @@ def test_failure_while_moving_the_bundle_leaves_nothing(registry, trained, monke
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(ModelError, match="disk full"):
         registry.save(trained[0], dataset="lost")
     monkeypatch.undo()
     assert sorted(os.listdir(registry.models_dir)) == before

@@ -289,10 +289,9 @@ def try_sample(key: str) -> Dataset:
     Returns:
         The new data set.
     """
-    from neuromkt.samples import SAMPLES
-
     from neuromkt.errors import ModelError
     from neuromkt.sample_models import load_sample_bundle
+    from neuromkt.samples import SAMPLES
 
     frame, schema = sample_dataset(key)
     dataset = set_dataset(frame, SAMPLES[key].title, schema, sample_key=key)

@@ -30,6 +30,7 @@ from neuromkt.ui.train_views import (
     W_LOAD_RUN,
     W_RENAME,
     W_RENAME_TO,
+    W_RESET_REGISTRY,
     W_RUN,
     W_SAVE,
     W_SAVE_NAME,
@@ -98,6 +99,11 @@ def saved_models(dataset: Dataset) -> None:
         runs = Registry().list_runs()
     except NeuromktError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/error:")
+        if "damaged" in str(exc):
+            st.button("Reset registry", key=W_RESET_REGISTRY, icon=":material/restart_alt:",
+                      on_click=_reset_registry,
+                      help="Renames the damaged file (it is kept) and starts an empty "
+                      "registry; saved model folders stay on disk.")  # fmt: skip
         return
     if runs.empty:
         st.caption("No saved models yet: train one above and press “Save to registry”.")
@@ -129,6 +135,17 @@ def saved_models(dataset: Dataset) -> None:
         st.markdown(f"Delete **{escape_markdown(labels[run_id])}** and its files for good?")
         st.button("Delete", key=W_DELETE, type="primary", on_click=_delete_run, args=(run_id,))
     _compare(runs, labels)
+
+
+def _reset_registry() -> None:
+    try:
+        moved = Registry().reset_corrupt()
+    except NeuromktError as exc:
+        post_message("runs", "error", str(exc))
+        return
+    if moved is not None:
+        post_message("runs", "success", f"The damaged registry was renamed to {moved.name} "
+                     "(kept for inspection); a fresh, empty registry is in use.")
 
 
 def _run_label(row: Any) -> str:

@@ -110,6 +110,7 @@ W_RENAME = "train_rename"  # "Rename" button
 W_DELETE = "train_delete"  # "Delete" button (inside a popover)
 W_COMPARE = "train_compare"  # runs to compare side by side
 W_UPLOAD = "train_upload"  # bundle .zip uploader
+W_RESET_REGISTRY = "train_reset_registry"  # "Reset registry" button when the registry is damaged
 W_LOAD_TABS = "train_load_tabs"  # "Saved models" / "Upload a bundle" tabs (keeps the choice)
 _SETTING_KEYS = (W_EPOCHS, W_SIZE, W_LR, W_BATCH, W_DROPOUT, W_PATIENCE, W_VAL_SHARE,
                  W_SEED, W_BALANCED, W_MAX_TOKENS, W_TIME_LIMIT)  # fmt: skip
