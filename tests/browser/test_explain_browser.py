@@ -1,0 +1,159 @@
+"""End to end in headless Chromium: the Explain page with a data set and a model loaded.
+
+The page is served by a small launcher that puts the e-commerce sample and a trained
+model (the shared ``tiny_bundle``) in the session, the way the Data and Train pages
+would, and then runs ``pages/explain.py``. A second test follows the app's own
+navigation once ``app.py`` lists the page.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _launch import free_port, full_page_screenshot, wait_settled
+
+from neuromkt.bundle import save_bundle
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "test-artifacts"
+ROWS = 150  # rows of the sample the page explains (kept small: the test stays quick)
+
+LAUNCHER = """
+import os, sys
+sys.path.insert(0, {root!r})
+import streamlit as st
+from neuromkt.bundle import load_bundle
+from neuromkt.ui.sidebar import render_sidebar
+from neuromkt.ui.state import KEY_BUNDLE, init_state, sample_dataset, set_bundle, set_dataset
+
+st.set_page_config(page_title="neuromkt", page_icon="🧠", layout="wide")
+init_state()
+if st.session_state.get(KEY_BUNDLE) is None:
+    frame, schema = sample_dataset("ecommerce")
+    set_dataset(frame.head({rows}), "E-commerce sample", schema, sample_key="ecommerce")
+    set_bundle(load_bundle({bundle!r}))
+page = st.navigation([st.Page({page!r}, title="Explain", icon=":material/fact_check:")])
+render_sidebar()
+page.run()
+"""
+
+
+def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 90) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.3)
+    raise RuntimeError(f"streamlit did not answer in {timeout_s:.0f} s:\n{log.read_text()}")
+
+
+@pytest.fixture(scope="module")
+def explain_url(tiny_bundle, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Explain page served with the sample and the tiny model in every session."""
+    folder = tmp_path_factory.mktemp("explain-app")
+    bundle = save_bundle(tiny_bundle, folder / "model.zip")
+    script = folder / "launcher.py"
+    page = str(ROOT / "pages" / "explain.py")
+    script.write_text(
+        LAUNCHER.format(root=str(ROOT), rows=ROWS, bundle=str(bundle), page=page),
+        encoding="utf-8",
+    )
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = folder / "streamlit.log"
+    env = {**os.environ, "NEUROMKT_HOME": str(folder / "home")}
+    command = [
+        sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
+    try:
+        _wait_healthy(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture
+def errors() -> list[str]:
+    """Console errors and uncaught page errors seen by ``tab``."""
+    return []
+
+
+@pytest.fixture
+def tab(browser: Any, errors: list[str]) -> Iterator[Any]:
+    """A fresh browser tab (its own Streamlit session) on the Explain launcher."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    yield page
+    context.close()
+
+
+def test_explain_page_renders_with_a_model(tab: Any, explain_url: str, errors: list) -> None:
+    tab.goto(explain_url)
+    wait_settled(tab, timeout_ms=300_000)
+    for heading in (
+        "Explain",
+        "What drives the predictions",
+        "By segment",
+        "One prediction, step by step",
+        "Does the attention heatmap tell the truth?",
+    ):
+        assert tab.get_by_role("heading", name=heading, exact=True).is_visible(), heading
+    charts = tab.locator('[data-testid="stPlotlyChart"]')
+    assert charts.count() == 9
+    assert charts.filter(has_text="Columns ranked by Integrated Gradients").count() == 1
+    assert charts.filter(has_text="From the baseline row to this row").count() == 1
+    verdict = tab.locator('[data-testid="stAlertContentInfo"]').first
+    assert "attention agrees with Integrated Gradients" in verdict.inner_text()
+    shaded = tab.locator('[data-testid="stHtml"] span[title*="attribution"]')
+    assert shaded.count() >= 2  # the row's events, shaded by attribution
+    full_page_screenshot(tab, ARTIFACTS / "explain_page.png")
+    assert errors == []
+
+
+def test_switching_method_recomputes_and_rerenders(
+    tab: Any, explain_url: str, errors: list
+) -> None:
+    tab.goto(explain_url)
+    wait_settled(tab, timeout_ms=300_000)
+    tab.get_by_role("combobox", name="Method").click()
+    tab.get_by_role("option", name="Feature ablation").click()
+    wait_settled(tab, timeout_ms=300_000)
+    charts = tab.locator('[data-testid="stPlotlyChart"]')
+    assert charts.filter(has_text="Columns ranked by Feature ablation").count() == 1
+    assert tab.get_by_text("Feature ablation has no completeness check").is_visible()
+    assert errors == []
+
+
+def test_app_navigation_reaches_the_page(page: Any, app_url: str) -> None:
+    if "pages/explain.py" not in (ROOT / "app.py").read_text(encoding="utf-8"):
+        pytest.skip("app.py does not list pages/explain.py yet")
+    page.goto(f"{app_url}/explain")
+    wait_settled(page)
+    assert page.get_by_role("heading", name="Explain", exact=True).is_visible()
+    assert "No data yet" in page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()
