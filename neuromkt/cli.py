@@ -217,11 +217,66 @@ def _write(path: str, payload: bytes) -> None:
     target.write_bytes(payload)
 
 
+def _add_explain_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "explain",
+        help="per-row or global explanations (attributions or attention)",
+        description="Explain the model in MODEL_DIR on DATA. With --out, write one row per "
+        "input row and one column per feature; with --global, print a JSON ranking of "
+        "features and tokens, largest importance first.",
+    )
+    parser.add_argument("model", metavar="MODEL_DIR", help="bundle folder or .zip")
+    parser.add_argument("data", metavar="DATA", help="the rows to explain")
+    parser.add_argument(
+        "--method", choices=["ig", "gradshap", "deeplift", "ablation", "attention"],
+        default="ig", help="ig (Integrated Gradients, default), gradshap, deeplift, "
+        "ablation (model-agnostic) or attention ([CLS] attention)",
+    )  # fmt: skip
+    parser.add_argument("--out", metavar="FILE.csv", help="write the per-row table here")
+    parser.add_argument(
+        "--global", dest="global_", action="store_true", help="print the global ranking as JSON"
+    )
+    parser.set_defaults(handler=_run_explain)
+
+
+def _run_explain(args: argparse.Namespace) -> int:
+    from neuromkt.bundle import load_bundle
+    from neuromkt.data import load_table
+    from neuromkt.errors import DataError
+    from neuromkt.export import to_csv_bytes
+
+    if not args.out and not args.global_:
+        raise DataError(
+            "Say what to produce: --out FILE.csv for per-row values, --global "
+            "for the ranking, or both."
+        )
+    bundle = load_bundle(args.model)
+    frame = load_table(args.data)
+    bundle.encoders.check_columns(frame)
+    if args.method == "attention":
+        from neuromkt.attention import attention_table as table
+        from neuromkt.attention import global_attention_summary as summary
+
+        options: dict[str, Any] = {}
+    else:
+        from neuromkt.explain import attribution_table as table
+        from neuromkt.explain import global_attribution_summary as summary
+
+        options = {"method": args.method}
+    if args.out:
+        _write(args.out, to_csv_bytes(table(bundle, frame, **options), excel=False))
+        print(f"wrote {len(frame):,} explained rows to {args.out}", file=sys.stderr)
+    if args.global_:
+        print(json.dumps(summary(bundle, frame, **options), ensure_ascii=False))
+    return EXIT_OK
+
+
 # One adder per subcommand; each registers its parser and sets ``handler``.
 _COMMANDS: list[Callable[[Any], None]] = [
     _add_check_parser,
     _add_train_parser,
     _add_predict_parser,
+    _add_explain_parser,
     _add_report_parser,
 ]
 
