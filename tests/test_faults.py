@@ -1,11 +1,13 @@
 """Faults: a process killed while training or saving, a locked or damaged registry, a full disk.
 
-The kill tests run a real Python process that trains a tiny model and saves it into a
-registry (or a model folder, as ``neuromkt train --out`` does). The process announces
-where it is ("PAUSE <point>") from inside the save path and waits there, so that the
-SIGKILL lands at an exact, named moment instead of at a random one; the registry is
-then checked from this process: consistent or repairable, and the last saved model
-loads and predicts exactly as before.
+The kill tests run a real Python process that trains a model, or saves one into a
+registry (or over a model folder, as ``neuromkt train --out`` does), next to a model
+saved before. The process announces where it is ("PAUSE <point>") from inside the
+training loop or the save path and waits there, so that the SIGKILL lands at an exact,
+named moment instead of a random one. The registry is then checked from this process:
+consistent or repairable, still writable, and the model saved before loads and predicts
+exactly as it did. The Train page is driven under AppTest with the registry locked by
+another process, damaged, or on a full disk.
 """
 
 from __future__ import annotations
