@@ -15,7 +15,6 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass, replace
-from functools import partial
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,12 +30,12 @@ from neuromkt.agreement import (
 from neuromkt.attention import AttentionMaps, AttentionView, position_values
 from neuromkt.attention_segments import OUTCOME, SCORE_DECILE, example_row
 from neuromkt.explain import BASELINES, METHODS, Attribution, attribute
-from neuromkt.export import to_csv_bytes
 from neuromkt.figures._style import export_config
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_views import (
     AttentionData,
     bundle_key,
+    csv_download,
     maps_for,
     segment_options,
 )
@@ -365,20 +364,6 @@ def _segment_label(value: str, bundle: ModelBundle) -> str:
 def chart(fig: go.Figure, *, key: str, filename: str) -> None:
     """Draw a figure full width, with a PNG download (2x) in its toolbar."""
     st.plotly_chart(fig, key=key, config=export_config(filename), theme=None)
-
-
-def csv_download(frame: pd.DataFrame, *, file_name: str, key: str) -> None:
-    """A small "Download data (CSV)" button; formulas in text cells are neutralised."""
-    st.download_button(
-        "Download data (CSV)",
-        partial(to_csv_bytes, frame),  # built on click, not on every rerun
-        file_name=file_name,
-        mime="text/csv",
-        key=key,
-        on_click="ignore",
-        icon=":material/download:",
-        type="tertiary",
-    )
 
 
 def token_table(tokens: pd.DataFrame, *, key: str) -> None:
