@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import sys
 import warnings
 from collections.abc import Callable
@@ -40,7 +41,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
-from _common import print_table, timed  # noqa: E402
+from _common import peak_rss_mb, print_table, timed  # noqa: E402
 
 from neuromkt.data import load_table  # noqa: E402
 from neuromkt.encode import EncoderConfig, tokenize  # noqa: E402
@@ -57,6 +58,10 @@ TIME_ROWS = 50_000  # rows of the training-time check
 TIME_TARGET_S = 30.0
 QUICK_ROWS = 4_000  # --quick: rows per data set (stratified subsample)
 TIMING_CASE = "ecommerce-50k"
+# fmt: off
+COLUMNS = ("data", "rows", "pos%", "neuromkt", "logreg", "lightgbm", "delta", "delta_se",
+           "t_nmkt_s", "cpu_nmkt_s", "t_lr_s", "t_lgbm_s", "ep", "trees", "C", "note")
+# fmt: on
 LOGREG_C = (0.03, 0.1, 0.3, 1.0, 3.0)  # candidates, picked on the early-stopping rows
 # Regularised more than LightGBM's defaults: on these noisy, rare-positive data sets it
 # beat both the defaults and a lighter setting (AUC +0.016 on ads and search_cn).
@@ -91,49 +96,23 @@ def _shared(relative: str) -> Callable[[], pd.DataFrame | None]:
 
 
 _CODES = "integer codes of a lookup table, not quantities"
+# fmt: off
 CASES = (
-    Case(
-        "shoppers",
-        "Revenue",
-        _shared("online_shoppers_intention/online_shoppers_intention.csv"),
-        tuple(
-            (c, "categorical", _CODES)
-            for c in ("OperatingSystems", "Browser", "Region", "TrafficType")
-        ),
-    ),
-    Case(
-        "reviews",
-        "Recommended IND",
-        _shared("womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv"),
-        (
-            ("Rating", "ignore", "near-leak: the star rating almost decides Recommended IND"),
-            ("Title", "text", "review title"),
-            ("Review Text", "text", "review body"),
-        ),
-    ),
-    Case(
-        "ifood",
-        "Response",
-        _shared("marketing_campaign_ifood/marketing_campaign.csv"),
-        (
-            ("ID", "ignore", "row identifier"),
-            ("Z_CostContact", "ignore", "constant"),
-            ("Z_Revenue", "ignore", "constant"),
-        ),
-    ),
-    *(
-        Case(
-            key,
-            SAMPLES[key].target,
-            lambda key=key: load_sample(key),
-            tuple(
-                (c, "text", "keywords are text (one token per character)")
-                for c in SAMPLES[key].text_columns
-            ),
-        )
-        for key in ("ecommerce", "ads", "search_cn")
-    ),
+    Case("shoppers", "Revenue", _shared("online_shoppers_intention/online_shoppers_intention.csv"),
+         tuple((c, "categorical", _CODES)
+               for c in ("OperatingSystems", "Browser", "Region", "TrafficType"))),
+    Case("reviews", "Recommended IND",
+         _shared("womens_clothing_reviews/Womens Clothing E-Commerce Reviews.csv"),
+         (("Rating", "ignore", "near-leak: the star rating almost decides Recommended IND"),
+          ("Title", "text", "review title"), ("Review Text", "text", "review body"))),
+    Case("ifood", "Response", _shared("marketing_campaign_ifood/marketing_campaign.csv"),
+         (("ID", "ignore", "row identifier"), ("Z_CostContact", "ignore", "constant"),
+          ("Z_Revenue", "ignore", "constant"))),
+    *(Case(key, SAMPLES[key].target, lambda key=key: load_sample(key),
+           tuple((c, "text", "a text column of the sample") for c in SAMPLES[key].text_columns))
+      for key in ("ecommerce", "ads", "search_cn")),
 )
+# fmt: on
 
 
 # ---------------------------------------------------------------- data preparation
@@ -178,7 +157,8 @@ def run_neuromkt(
     train: pd.DataFrame, test: pd.DataFrame, schema: Schema, configs: dict[str, Any]
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Fit neuromkt on ``train`` (it carves its own validation rows) and score ``test``."""
-    result = fit(train, schema, configs["model"], configs["train"], name="bench")
+    train_config = budget_epochs(configs["train"], len(train), configs["rows_budget"])
+    result = fit(train, schema, configs["model"], train_config, name="bench")
     info = {"epochs": len(result.history), "best_epoch": result.best_epoch}
     return predict(result.bundle, test), info
 
@@ -186,16 +166,10 @@ def run_neuromkt(
 def _text_vectorizer(kind: str, max_features: int | None):
     from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-    args = {
-        "tokenizer": tokenize,
-        "lowercase": False,
-        "token_pattern": None,
-        "min_df": 3,
-        "max_features": max_features,
-    }
+    args = {"tokenizer": tokenize, "lowercase": False, "token_pattern": None, "min_df": 3}
     if kind == "tfidf":
-        return TfidfVectorizer(sublinear_tf=True, **args)
-    return CountVectorizer(**args)
+        return TfidfVectorizer(sublinear_tf=True, max_features=max_features, **args)
+    return CountVectorizer(max_features=max_features, **args)
 
 
 def _as_text(series: pd.Series) -> pd.Series:
@@ -319,13 +293,9 @@ def run_case(
 
 
 def _baseline_columns(
-    train: pd.DataFrame,
-    test: pd.DataFrame,
-    schema: Schema,
-    y_train: np.ndarray,
-    y_test: np.ndarray,
-    p_nmkt: np.ndarray,
-) -> dict[str, Any]:
+    train: pd.DataFrame, test: pd.DataFrame, schema: Schema, y_train: np.ndarray,
+    y_test: np.ndarray, p_nmkt: np.ndarray,
+) -> dict[str, Any]:  # fmt: skip
     """Fit both baselines; their AUC, time and neuromkt's difference to the best one."""
     with timed() as t:
         p_lr, lr_info = run_logistic(train, test, schema, y_train)
@@ -364,6 +334,7 @@ def run_timing(configs: dict[str, Any], *, baselines: bool) -> dict[str, Any]:
     frame = spec.generate(TIME_ROWS, 1)
     schema = infer_schema(frame, target=spec.target)
     train_config = dataclasses.replace(configs["train"], test_fraction=TrainConfig().test_fraction)
+    train_config = budget_epochs(train_config, len(frame), configs["rows_budget"])
     with timed() as t:
         result = fit(frame, schema, configs["model"], train_config, name="bench-time")
     verdict = "ok" if t.seconds < TIME_TARGET_S else "SLOW"
@@ -382,18 +353,25 @@ def run_timing(configs: dict[str, Any], *, baselines: bool) -> dict[str, Any]:
     }
     if baselines:
         train_rows = np.sort(np.concatenate([result.split["train"], result.split["validation"]]))
-        row |= _baseline_columns(
-            frame.iloc[train_rows],
-            frame.iloc[test_rows],
-            schema,
-            y[train_rows],
-            y[test_rows],
-            p_nmkt,
-        )
+        train, test = frame.iloc[train_rows], frame.iloc[test_rows]
+        row |= _baseline_columns(train, test, schema, y[train_rows], y[test_rows], p_nmkt)
     return row
 
 
 # ---------------------------------------------------------------- configuration
+
+
+def budget_epochs(config: TrainConfig, n_rows: int, rows_budget: int | None) -> TrainConfig:
+    """``--rows-budget``: at most ``ceil(rows_budget / training rows)`` epochs.
+
+    Emulates a proposed ``fit`` option (epochs chosen from the data size so that every
+    fit sees about the same number of rows); ``None`` leaves ``config`` as it is.
+    """
+    if rows_budget is None:
+        return config
+    n_fit = n_rows * (1 - config.val_fraction - config.test_fraction)
+    epochs = min(config.epochs, max(1, math.ceil(rows_budget / n_fit)))
+    return dataclasses.replace(config, epochs=epochs)
 
 
 def build_configs(assignments: list[str]) -> dict[str, Any]:
@@ -412,37 +390,36 @@ def build_configs(assignments: list[str]) -> dict[str, Any]:
             raise SystemExit(
                 f"--set {item}: {key!r} is not a field of the model/train/encoder configuration."
             )
-        value = json.loads(raw) if raw[:1] in "0123456789-[{tfn" else raw
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw  # a bare word such as linear
         groups[owner] = dataclasses.replace(groups[owner], **{key: value})
     groups["train"] = dataclasses.replace(groups["train"], encoder=groups["encoder"])
     return groups
 
 
-def main(argv: list[str] | None = None) -> int:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--quick",
-        action="store_true",
-        help=f"at most {QUICK_ROWS:,} rows per data set, no 50k timing row",
-    )
-    parser.add_argument(
-        "--only",
-        nargs="+",
-        metavar="NAME",
-        help=f"data sets to run: {', '.join(c.name for c in CASES)}, {TIMING_CASE}",
-    )
-    parser.add_argument(
-        "--set",
-        action="append",
-        default=[],
-        metavar="FIELD=VALUE",
-        help="override a config default, e.g. --set d_model=96 --set lr=1e-3",
-    )
-    parser.add_argument("--no-baselines", action="store_true", help="train neuromkt only")
-    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    add = parser.add_argument
+    add("--quick", action="store_true", help=f"at most {QUICK_ROWS:,} rows a data set, no 50k row")
+    names = ", ".join([*(c.name for c in CASES), TIMING_CASE])
+    add("--only", nargs="+", metavar="NAME", help=f"data sets to run, of: {names}")
+    add("--set", action="append", default=[], metavar="FIELD=VALUE",
+        help="override a config default, e.g. --set d_model=96 --set lr=1e-3")  # fmt: skip
+    add("--no-baselines", action="store_true", help="train neuromkt only")
+    add("--rows-budget", type=int, metavar="ROWS",
+        help="epochs <= ceil(ROWS / training rows): emulates a proposed fit option")  # fmt: skip
+    add("--threads", type=int, help="torch CPU threads (default: torch's choice)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     configs = build_configs(args.set)
+    configs["rows_budget"] = args.rows_budget
     if args.threads:
         torch.set_num_threads(args.threads)
     known = {c.name for c in CASES} | {TIMING_CASE}
@@ -450,7 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(
             f"unknown data set(s) {sorted(set(args.only) - known)}; choose from {sorted(known)}"
         )
-    print(f"torch threads: {torch.get_num_threads()}; overrides: {args.set or 'none'}")
+    budget = f"; rows budget {args.rows_budget:,}" if args.rows_budget else ""
+    print(f"torch threads: {torch.get_num_threads()}; overrides: {args.set or 'none'}{budget}")
     rows = []
     for case in CASES:
         if args.only and case.name not in args.only:
@@ -465,33 +443,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {case.name}: {json.dumps(rows[-1], default=float)}", flush=True)
     if (args.only and TIMING_CASE in args.only) or (not args.only and not args.quick):
         rows.append(run_timing(configs, baselines=not args.no_baselines))
-    columns = [
-        "data",
-        "rows",
-        "pos%",
-        "neuromkt",
-        "logreg",
-        "lightgbm",
-        "delta",
-        "delta_se",
-        "t_nmkt_s",
-        "cpu_nmkt_s",
-        "t_lr_s",
-        "t_lgbm_s",
-        "ep",
-        "trees",
-        "C",
-        "note",
-    ]
     print()
-    seconds = {c: 1 for c in columns if c.endswith("_s")}
-    print_table(rows, columns, digits={"pos%": 1, "C": 2, **seconds, "delta_se": 4, "delta": 4})
+    seconds = {c: 1 for c in COLUMNS if c.endswith("_s")}
+    print_table(rows, COLUMNS, digits={"pos%": 1, "C": 2, **seconds, "delta_se": 4, "delta": 4})
     print(
         "\ndelta = neuromkt AUC - best baseline AUC (25% test split, stratified, seed 0); "
         "delta_se = its standard error (paired bootstrap of the test rows); "
         "t_* = training wall seconds; cpu_nmkt_s = CPU seconds of neuromkt's training; "
         "ep = epochs run; trees = LightGBM best iteration; C = logistic regression's pick."
     )
+    print(f"peak memory: {peak_rss_mb():,.0f} MB")
     return 0
 
 

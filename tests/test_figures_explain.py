@@ -174,10 +174,14 @@ def test_tau_histogram_has_the_reference_band_and_uniform_baseline() -> None:
     )
     fig = tau_histogram(table, scope="features")
     names = [trace.name for trace in fig.data]
-    assert names == ["uniform attention (random ties)", "this model's attention"]
+    assert names == [
+        "uniform attention (random ties)",
+        "this model's attention",
+        "Jain & Wallace 2019: 0.13–0.44",
+    ]
     band = next(s for s in fig.layout.shapes if s.type == "rect")
     assert (band.x0, band.x1) == (0.13, 0.44)
-    assert any("Jain & Wallace" in a.text for a in fig.layout.annotations)
+    assert any("mean τ" in a.text for a in fig.layout.annotations)
 
 
 def test_deletion_figure_one_line_per_ranking_with_area() -> None:

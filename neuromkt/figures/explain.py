@@ -371,9 +371,11 @@ def tau_histogram(
         go.Histogram(x=tau, xbins=bins, name="this model's attention", marker_color=BRAND,
                      opacity=0.85),
     ])  # fmt: skip
-    fig.add_vrect(x0=band[0], x1=band[1], fillcolor=ACCENT, opacity=0.14, line_width=0,
-                  annotation_text="Jain & Wallace<br>2019", annotation_position="top right",
-                  annotation_font_size=11, annotation_align="left")  # fmt: skip
+    fig.add_vrect(x0=band[0], x1=band[1], fillcolor=ACCENT, opacity=0.14, line_width=0)
+    fig.add_trace(go.Scatter(  # a legend entry for the shaded band
+        x=[None], y=[None], mode="markers", name=f"Jain & Wallace 2019: {band[0]}–{band[1]}",
+        marker={"symbol": "square", "size": 12, "color": ACCENT, "opacity": 0.35},
+    ))  # fmt: skip
     if len(tau):
         mean = float(tau.mean())
         side = "top left" if mean < band[1] else "top right"
@@ -386,7 +388,7 @@ def tau_histogram(
             annotation_font_color=BRAND,
         )
     fig.update_layout(**layout(
-        title=_title(title), height=380, barmode="overlay",
+        title=_title(title), height=440, barmode="overlay",
         xaxis={"title": "Kendall τ (attention vs |attribution|)", "range": [-1, 1]},
         yaxis={"title": "rows"},
         legend=True,
@@ -424,13 +426,14 @@ def deletion_figure(
         ))  # fmt: skip
     fig.add_hline(y=0, line_width=1, line_color="#64748B")
     fig.update_layout(**layout(
-        title=_title(title), height=380,
+        title=_title(title), height=440,
         xaxis={"title": "inputs removed (set to the baseline), by rank", "dtick": 1},
         yaxis={"title": "share of the score difference left", "tickformat": ".0%"},
         legend=True,
     ))  # fmt: skip
-    fig.update_layout(  # the top right stays free: every curve starts at 100% on the left
-        legend={"x": 0.99, "xanchor": "right", "y": 0.99, "yanchor": "top", "xref": "paper",
-                "yref": "paper", "bgcolor": "rgba(255,255,255,0.85)", "title": None},
+    fig.update_layout(  # below the axis title: room for three long names, no overlap
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "xref": "paper",
+                "y": -0.22, "yanchor": "top", "yref": "paper", "title": None},
+        margin={"b": 120},
     )  # fmt: skip
     return fig
