@@ -149,7 +149,8 @@ def rollout_cls(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
     vector-matrix products, so no (B, T, T) product is ever materialised.
 
     Shape:
-        attentions: n_layers tensors (B, H, T, T) -> (B, n_layers, T).
+        attentions: n_layers tensors (B, H, T, T), the last one possibly its [CLS]
+        row only, (B, H, 1, T) -> (B, n_layers, T).
     """
     rows = []
     for layer, probs in enumerate(attentions):
@@ -200,7 +201,7 @@ def compute_attention(
         inputs = encoders.transform(chunk)
         for b in range(0, len(chunk), batch_size):
             batch = {k: v[b : b + batch_size].to(device) for k, v in inputs.items()}
-            out, attentions = model(**batch, return_attention=True)
+            out, attentions = model(**batch, return_attention=True, full_last_layer=False)
             rows = slice(start + b, start + b + len(out))
             cls[rows] = torch.stack([a[:, :, 0, :] for a in attentions], 1).float().cpu().numpy()
             roll[rows] = rollout_cls(attentions).float().cpu().numpy()

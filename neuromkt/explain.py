@@ -378,8 +378,9 @@ def _convergence_fix(result: Attribution, error: float, share: float, tolerance:
             f"{samples} to {min(4 * samples, 256)}, or use Integrated Gradients."
         )
     return (
-        f"{head} DeepLift has no rule for this model's attention and GELU layers, so "
-        "more compute will not help; use Integrated Gradients for exact sums."
+        f"{head} DeepLift's rescale rule covers only this model's ReLU; its attention "
+        "and GELU layers pass plain gradients, so more compute will not help. Use "
+        "Integrated Gradients for exact sums."
     )
 
 

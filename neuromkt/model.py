@@ -147,8 +147,10 @@ class TokenEmbedding(nn.Module):
         d = config.d_model
         self.cls = nn.Parameter(torch.randn(1, 1, d) * d**-0.5)
         self.numeric = NumericEmbedding(
-            n_columns=len(spec.numeric), d_model=d,
-            kind=config.numeric_embedding, n_frequencies=config.n_frequencies,
+            n_columns=len(spec.numeric),
+            d_model=d,
+            kind=config.numeric_embedding,
+            n_frequencies=config.n_frequencies,
         )
         self.register_buffer("cat_offsets", _offsets(spec.cat_cardinalities), persistent=False)
         self.categorical = nn.Embedding(max(sum(spec.cat_cardinalities), 1), d)
@@ -190,7 +192,12 @@ def _offsets(sizes: tuple[int, ...]) -> torch.Tensor:
 
 
 class SelfAttention(nn.Module):
-    """Multi-head self-attention that can hand back its probabilities."""
+    """Multi-head self-attention that can hand back its probabilities.
+
+    Two paths compute the same function: the explicit one returns the probabilities;
+    the fused one (``F.scaled_dot_product_attention``, about 2.5x faster on a CPU for
+    training and gradients) runs when no probabilities are asked for.
+    """
 
     def __init__(self, *, d_model: int, n_heads: int, dropout: float) -> None:
         super().__init__()
@@ -200,20 +207,40 @@ class SelfAttention(nn.Module):
         self.dropout = nn.Dropout(dropout)
 
     def forward(
-        self, x: torch.Tensor, pad_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shape: x (B, T, D), pad_mask (B, T) True at padding -> (B, T, D), (B, H, T, T)."""
+        self,
+        x: torch.Tensor,
+        pad_mask: torch.Tensor,
+        *,
+        need_weights: bool = True,
+        first_query_only: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend from every position, or from [CLS] only (``first_query_only``).
+
+        Shape:
+            x (B, T, D), pad_mask (B, T) True at padding -> (B, Q, D) and, with
+            ``need_weights``, probabilities (B, H, Q, T) (else None); Q is T, or 1
+            with ``first_query_only``.
+        """
         B, T, D = x.shape
         H = self.n_heads
         q, k, v = self.qkv(x).split(D, dim=2)
-        q = q.view(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
-        k = k.view(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
-        v = v.view(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
-        scores = (q @ k.transpose(-2, -1)) / math.sqrt(D // H)  # (B, H, T, T)
-        scores = scores.masked_fill(pad_mask[:, None, None, :], float("-inf"))
-        probs = torch.softmax(scores, dim=-1)  # (B, H, T, T)
-        y = self.dropout(probs) @ v  # (B, H, T, Dh)
-        y = y.transpose(1, 2).reshape(B, T, D)  # (B, T, D)
+        if first_query_only:
+            q = q[:, :1]
+        Q = q.shape[1]
+        q = q.reshape(B, Q, H, D // H).transpose(1, 2)  # (B, H, Q, Dh)
+        k = k.reshape(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
+        v = v.reshape(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
+        probs = None
+        if not need_weights:
+            keep = ~pad_mask[:, None, None, :]  # (B, 1, 1, T)
+            p = self.dropout.p if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p)
+        else:
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(D // H)  # (B, H, Q, T)
+            scores = scores.masked_fill(pad_mask[:, None, None, :], float("-inf"))
+            probs = torch.softmax(scores, dim=-1)  # (B, H, Q, T)
+            y = self.dropout(probs) @ v  # (B, H, Q, Dh)
+        y = y.transpose(1, 2).reshape(B, Q, D)  # (B, Q, D)
         return self.out(y), probs
 
 
@@ -232,10 +259,16 @@ class Block(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, x: torch.Tensor, pad_mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor]:
-        """Shape: x (B, T, D) -> (B, T, D), attention (B, H, T, T)."""
-        attended, probs = self.attention(self.norm1(x), pad_mask)
+        self, x: torch.Tensor, pad_mask: torch.Tensor, **attention: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Shape: x (B, T, D) -> (B, Q, D), attention (B, H, Q, T) or None.
+
+        ``attention`` goes to :class:`SelfAttention`; with ``first_query_only`` only
+        the [CLS] position comes out (Q = 1), all that a last block feeds the head.
+        """
+        attended, probs = self.attention(self.norm1(x), pad_mask, **attention)
+        if attention.get("first_query_only"):
+            x = x[:, :1]
         x = x + self.dropout(attended)
         x = x + self.dropout(self.ffn(self.norm2(x)))
         return x, probs
@@ -255,6 +288,7 @@ class AttentionModel(nn.Module):
         self.embed = TokenEmbedding(spec=spec, config=config)
         self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
         self.norm = nn.LayerNorm(config.d_model)
+        self.act = nn.ReLU()  # a module, so that DeepLift applies its rescale rule here
         self.head = nn.Linear(config.d_model, spec.n_outputs)
         self.n_features = spec.n_features
 
@@ -266,14 +300,31 @@ class AttentionModel(nn.Module):
         return torch.cat([fixed, *slots], dim=1)
 
     def forward_embedded(
-        self, x: torch.Tensor, pad_mask: torch.Tensor, *, return_attention: bool = False
+        self,
+        x: torch.Tensor,
+        pad_mask: torch.Tensor,
+        *,
+        return_attention: bool = False,
+        full_last_layer: bool = True,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
-        """Run the blocks and head on embedded tokens ``x`` (B, T, D) -> (B, n_outputs)."""
+        """Run the blocks and head on embedded tokens ``x`` (B, T, D) -> (B, n_outputs).
+
+        The last block computes the [CLS] position only unless its full attention
+        matrix is asked for (``return_attention`` and ``full_last_layer``), and
+        attention runs through PyTorch's fused kernel unless probabilities are asked
+        for: the same logits for about half the work.
+        """
         attentions = []
-        for block in self.blocks:
-            x, probs = block(x, pad_mask)
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x, probs = block(
+                x,
+                pad_mask,
+                need_weights=return_attention,
+                first_query_only=i == last and not (return_attention and full_last_layer),
+            )
             attentions.append(probs)
-        logits = self.head(F.relu(self.norm(x[:, 0])))  # (B, n_outputs)
+        logits = self.head(self.act(self.norm(x[:, 0])))  # (B, n_outputs)
         return (logits, attentions) if return_attention else logits
 
     def forward(
@@ -284,16 +335,24 @@ class AttentionModel(nn.Module):
         tokens: torch.Tensor,
         *,
         return_attention: bool = False,
+        full_last_layer: bool = True,
     ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
         """Logits, and optionally every layer's attention.
 
         Shape:
             numeric, numeric_missing (B, Nn); categorical (B, Nc); tokens (B, S, L)
             -> logits (B, n_outputs); attention: n_layers tensors (B, H, T, T), each
-            row summing to 1 with exactly 0 on padding positions.
+            row summing to 1 with exactly 0 on padding positions. With
+            ``full_last_layer=False`` the last one is its [CLS] row only, (B, H, 1, T):
+            all that [CLS] attention and rollout need, for less work.
         """
         x = self.embed(numeric, numeric_missing, categorical, tokens)  # (B, T, D)
-        return self.forward_embedded(x, self.pad_mask(tokens), return_attention=return_attention)
+        return self.forward_embedded(
+            x,
+            self.pad_mask(tokens),
+            return_attention=return_attention,
+            full_last_layer=full_last_layer,
+        )
 
     def init_output_bias(self, value: torch.Tensor) -> None:
         """Start the head at the base rate (log-odds / class log-priors / mean)."""
