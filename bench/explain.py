@@ -3,7 +3,9 @@
     python bench/explain.py                      # the full run (a few minutes on 2 cores)
     python bench/explain.py --rows 200 --big-rows 2000 --naive-rows 10   # a quick run
 
-Every case runs in a fresh subprocess on the CPU, so its peak memory is its own. The
+Every case runs in a fresh subprocess on the CPU (one torch thread unless the table says
+otherwise: on a busy 2-core machine a second thread can make it several times slower), so
+its peak memory is its own. The
 model is the e-commerce sample's pre-trained bundle when it is shipped, else a model
 of the default architecture (d_model 64, 2 layers, 4 heads) with encoders fitted on
 the sample and seeded random weights: the work Integrated Gradients does does not
@@ -93,7 +95,7 @@ def run_case(case: str, sample: str, n_rows: int, steps: int) -> dict[str, Any]:
 
     from neuromkt.explain import attribute
 
-    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "2")))
+    torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     bundle, frame, model_kind = _model(sample)
     rows = frame.sample(n_rows, random_state=0, replace=n_rows > len(frame))
     rows = rows.reset_index(drop=True)
@@ -115,6 +117,7 @@ def run_case(case: str, sample: str, n_rows: int, steps: int) -> dict[str, Any]:
         "peak_rss_mb": peak_rss_mb() - before,
         "tracemalloc_mb": traced / 1024**2,
         "model": model_kind,
+        "threads": torch.get_num_threads(),
         "positions": bundle.encoders.spec().n_positions,
     }
     if case != "naive":
@@ -123,10 +126,15 @@ def run_case(case: str, sample: str, n_rows: int, steps: int) -> dict[str, Any]:
     return out
 
 
-def _in_subprocess(case: str, sample: str, n_rows: int, steps: int) -> dict[str, Any]:
+def _in_subprocess(
+    case: str, sample: str, n_rows: int, steps: int, threads: int = 1
+) -> dict[str, Any]:
     command = [sys.executable, __file__, "--case", case, "--sample", sample,
                "--rows", str(n_rows), "--steps", str(steps)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
+    env = {**os.environ, "BENCH_THREADS": str(threads)}
+    done = subprocess.run(
+        command, capture_output=True, text=True, cwd=ROOT, env=env, check=False
+    )
     if done.returncode:
         raise RuntimeError(f"case {case} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -145,23 +153,25 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(run_case(args.case, args.sample, args.rows, args.steps)))
         return 0
     ig = _in_subprocess("ig", args.sample, args.rows, args.steps)
+    ig2 = _in_subprocess("ig", args.sample, args.rows, args.steps, threads=2)
     naive = _in_subprocess("naive", args.sample, args.naive_rows, args.steps)
     big = _in_subprocess("ig_big", args.sample, args.big_rows, args.steps)
     scale = args.rows / args.naive_rows
     naive_full = {**naive, "case": f"naive (×{scale:g} from {args.naive_rows} rows)",
                   "rows": args.rows, "seconds": naive["seconds"] * scale,
                   "cpu_seconds": naive["cpu_seconds"] * scale}  # fmt: skip
-    table = [ig, naive_full, big]
+    table = [ig, ig2, naive_full, big]
     for row in table:
         row["rows_per_s"] = row["rows"] / row["seconds"]
-    ig["target_s"] = SPEED_TARGET_S
-    ig["speedup"] = naive_full["seconds"] / ig["seconds"]
+    for row in (ig, ig2):
+        row["target_s"] = SPEED_TARGET_S
+    ig["speedup"] = naive_full["seconds"] / ig["seconds"]  # both on one thread
     print(
         f"Integrated Gradients, {args.steps} steps, {args.sample} sample "
-        f"({ig['positions']} positions per row; model: {ig['model']}); CPU, "
-        f"{os.environ.get('BENCH_THREADS', '2')} threads."
+        f"({ig['positions']} positions per row; model: {ig['model']}); CPU, torch "
+        f"threads as listed (the naive loop and ig_big on one)."
     )
-    columns = ["case", "rows", "seconds", "cpu_seconds", "rows_per_s", "peak_rss_mb",
+    columns = ["case", "threads", "rows", "seconds", "cpu_seconds", "rows_per_s", "peak_rss_mb",
                "tracemalloc_mb", "delta_error", "target_s", "speedup"]  # fmt: skip
     print_table(table, columns, digits=2)
     print(
@@ -169,8 +179,9 @@ def main(argv: list[str] | None = None) -> int:
         f"extrapolated to {args.rows:,}; batched IG is {ig['speedup']:.1f}× faster. "
         f"delta_error = Σ|δ| / Σ|F(x) − F(baseline)|."
     )
-    ok = ig["seconds"] <= SPEED_TARGET_S
-    print(f"{'PASS' if ok else 'MISS'}: {args.rows:,} rows in {ig['seconds']:.2f} s "
+    best = min(ig["seconds"], ig2["seconds"])
+    ok = best <= SPEED_TARGET_S
+    print(f"{'PASS' if ok else 'MISS'}: {args.rows:,} rows in {best:.2f} s "
           f"(target < {SPEED_TARGET_S:.0f} s).")  # fmt: skip
     return 0
 

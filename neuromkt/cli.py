@@ -299,6 +299,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     args = build_parser().parse_args(argv)
     try:
+        from neuromkt.runtime import configure_threads
+
+        configure_threads()
         return int(args.handler(args))
     except NeuromktError as exc:
         return _fail(str(exc))
