@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-import torch
 
 from neuromkt.model import ModelConfig
+from neuromkt.runtime import configure_threads
 from neuromkt.samples import SAMPLES, load_sample
 from neuromkt.schema import infer_schema
 from neuromkt.train import TrainConfig, fit
@@ -16,7 +15,7 @@ from neuromkt.train import TrainConfig, fit
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+configure_threads()  # as the app does: one core left for the browser and server
 
 
 @pytest.fixture(autouse=True)
