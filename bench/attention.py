@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from _common import print_table, timed  # noqa: E402
 
-PAGE = ROOT / "pages" / "attention.py"
+PAGE = ROOT / "views" / "attention.py"
 SPEED_TARGET_S = 2.0  # attention maps of 10,000 rows on CPU
 RERENDER_TARGET_S = 0.5  # page re-render after a control change
 # browser_s: click until the script finished and no status widget shows (Chromium);

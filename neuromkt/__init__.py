@@ -10,12 +10,16 @@ Example:
     >>> nm.global_attention_summary(result.bundle, frame)["features"][:3]
 """
 
-from neuromkt.attention import attention_table, global_attention_summary
 from neuromkt.bundle import ModelBundle, bundle_to_zip_bytes, load_bundle, save_bundle
 from neuromkt.data import LoadLimits, frame_fingerprint, load_table
 from neuromkt.encode import EncoderConfig, Encoders, tokenize
 from neuromkt.errors import DataError, ModelError, NeuromktError
-from neuromkt.explain import attribution_table, global_attribution_summary
+from neuromkt.explain_tables import (
+    attention_table,
+    attribution_table,
+    global_attention_summary,
+    global_attribution_summary,
+)
 from neuromkt.inference import predict
 from neuromkt.model import AttentionModel, ModelConfig
 from neuromkt.predict import score_frame

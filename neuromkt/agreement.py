@@ -12,6 +12,9 @@ Faithfulness is tested with a deletion curve: the top k positions by each rankin
 model is run again; the ranking whose removal makes the score fall faster is the more
 faithful one. ``remaining(k) = Σ s·(F(x_k) − F(b)) / Σ |F(x) − F(b)|`` over the rows,
 ``s = sign(F(x) − F(b))``: 1 with nothing removed, 0 with everything removed.
+
+The rank statistics themselves are in :mod:`neuromkt.rank_stats`; the model runs of the
+deletion curve in :mod:`neuromkt._deletion`.
 """
 
 from __future__ import annotations
@@ -22,10 +25,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-import torch
 
+from neuromkt._deletion import remaining_share
 from neuromkt.explain import METHODS, Attribution
-from neuromkt.explain_methods import EmbeddedForward, embed_rows
+from neuromkt.rank_stats import kendall_tau, position_ranks, top_k_overlap
 
 if TYPE_CHECKING:
     from neuromkt.bundle import ModelBundle
@@ -38,60 +41,17 @@ __all__ = [
     "agreement_by_segment",
     "agreement_table",
     "deletion_curve",
-    "kendall_tau",
     "row_comparison",
     "summarize_agreement",
-    "top_k_overlap",
     "verdict",
 ]
 
 JAIN_WALLACE_TAU = (0.13, 0.44)  # Jain & Wallace (2019): attention vs gradients, text tasks
 RANKINGS = ("attention", "attribution", "random")
 SCOPES = ("features", "tokens")
-_CHUNK = 1024  # rows per pass of the vectorised τ
 
 
 # ---------------------------------------------------------------- rank agreement
-
-
-def kendall_tau(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
-    """Kendall's τ-b per row between ``a`` and ``b`` over the ``valid`` positions.
-
-    Shape:
-        a, b, valid (N, P) -> (N,); NaN where fewer than 2 positions are valid or
-        one ranking is all ties.
-    """
-    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
-    valid = np.ones(a.shape, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-    out = np.full(len(a), np.nan)
-    upper = np.triu(np.ones((a.shape[1], a.shape[1]), dtype=bool), k=1)
-    for start in range(0, len(a), _CHUNK):
-        rows = slice(start, start + _CHUNK)
-        pair = valid[rows, :, None] & valid[rows, None, :] & upper  # (n, P, P)
-        sa = np.sign(a[rows, :, None] - a[rows, None, :]) * pair
-        sb = np.sign(b[rows, :, None] - b[rows, None, :]) * pair
-        num = (sa * sb).sum(axis=(1, 2))
-        den = np.sqrt(np.abs(sa).sum(axis=(1, 2)) * np.abs(sb).sum(axis=(1, 2)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[rows] = np.where(den > 0, num / den, np.nan)
-    return out
-
-
-def top_k_overlap(
-    a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None, *, k: int = 3
-) -> np.ndarray:
-    """Share of the top ``k`` positions by ``a`` that are also top ``k`` by ``b``.
-
-    Shape:
-        a, b, valid (N, P) -> (N,); NaN where at most ``k`` positions are valid (the
-        overlap would be 1 whatever the rankings).
-    """
-    a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
-    valid = np.ones(a.shape, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-    top_a = np.argsort(np.where(valid, -a, np.inf), axis=1, kind="stable")[:, :k]
-    top_b = np.argsort(np.where(valid, -b, np.inf), axis=1, kind="stable")[:, :k]
-    shared = (top_a[:, :, None] == top_b[:, None, :]).any(axis=2).sum(axis=1)
-    return np.where(valid.sum(axis=1) > k, shared / k, np.nan)
 
 
 def agreement_table(
@@ -307,19 +267,10 @@ def deletion_curve(
         "attribution": np.abs(attribution.raw),
         "random": np.random.default_rng(seed).random(attention.shape),
     }
-    ranks = {name: _ranks(values, valid) for name, values in scores.items()}
-    chunk = max(1, batch_size // (len(RANKINGS) * (max_k + 1)))
-    numerator = np.zeros((len(RANKINGS), max_k + 1))
-    total = 0.0
-    for start in range(0, len(frame), chunk):
-        rows = slice(start, start + chunk)
-        part = {name: torch.from_numpy(r[rows]) for name, r in ranks.items()}
-        num, gap = _deleted_scores(bundle, frame.iloc[rows], attribution, part, max_k)
-        numerator += num
-        total += gap
-        if on_progress is not None:
-            on_progress(min(start + chunk, len(frame)), len(frame))
-    remaining = numerator / max(total, 1e-12)
+    ranks = {name: position_ranks(values, valid) for name, values in scores.items()}
+    # (len(RANKINGS), max_k + 1): ``scores`` lists the rankings in that order
+    remaining = remaining_share(bundle, frame, attribution, ranks, max_k=max_k,
+                                batch_size=batch_size, on_progress=on_progress)  # fmt: skip
     curve = pd.DataFrame(
         [
             {"k": k, "ranking": name, "remaining": float(remaining[i, k])}
@@ -329,44 +280,6 @@ def deletion_curve(
     )
     auc = {name: float(remaining[i].mean()) for i, name in enumerate(RANKINGS)}
     return DeletionCurve(curve, auc, scope, len(frame))
-
-
-def _ranks(values: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """(N, T) rank of each position by value, largest 0; invalid positions rank last."""
-    order = np.argsort(np.where(valid, -values, np.inf), axis=1, kind="stable")
-    ranks = np.empty_like(order)
-    np.put_along_axis(ranks, order, np.arange(values.shape[1])[None].repeat(len(values), 0), 1)
-    return np.where(valid, ranks, np.iinfo(np.int64).max)
-
-
-@torch.no_grad()
-def _deleted_scores(
-    bundle: ModelBundle,
-    rows: pd.DataFrame,
-    attribution: Attribution,
-    ranks: dict[str, torch.Tensor],
-    max_k: int,
-) -> tuple[np.ndarray, float]:
-    """Σ s·(F(x_k) − F(b)) per ranking and k over one chunk, and Σ |F(x) − F(b)|."""
-    model, encoders = bundle.model, bundle.encoders
-    device = next(model.parameters()).device
-    inputs = {k: v.to(device) for k, v in encoders.transform(rows).items()}
-    x, base, pad = embed_rows(model, encoders, inputs, attribution.baseline)
-    forward = EmbeddedForward(model, attribution.output)
-    score = forward(x - base, base, pad)
-    base_score = forward(torch.zeros_like(x), base, pad)
-    sign = torch.sign(score - base_score)
-    ks = torch.arange(max_k + 1, device=device)
-    out = np.zeros((len(RANKINGS), max_k + 1))
-    B, T, D = x.shape
-    for i, name in enumerate(RANKINGS):
-        removed = ranks[name].to(device)[None] < ks[:, None, None]  # (K, B, T)
-        mixed = torch.where(removed[..., None], base[None], x[None])  # (K, B, T, D)
-        z = (mixed - base[None]).reshape(-1, T, D)
-        scores = forward(z, base.repeat(len(ks), 1, 1), pad.repeat(len(ks), 1))
-        scores = scores.view(len(ks), B)  # (K, B)
-        out[i] = ((scores - base_score[None]) * sign[None]).sum(dim=1).double().cpu().numpy()
-    return out, float((score - base_score).abs().sum())
 
 
 # ---------------------------------------------------------------- verdict
@@ -408,12 +321,20 @@ def verdict(summary: pd.DataFrame, method: str, deletion: DeletionCurve | None =
         if deletion is not None:
             parts.append(_deletion_words(deletion, label))
         return "\n\n".join(parts)
+    parts.append(_tau_words(found, label))
+    if deletion is not None:
+        parts.append(_deletion_words(deletion, label))
+    return "\n\n".join(parts)
+
+
+def _tau_words(found: dict[str, pd.Series], label: str) -> str:
+    """τ per scope against Jain & Wallace's range; a warning where it falls below it."""
     taus = ", ".join(
         f"{_num(line['tau'])} for {'columns' if s == 'features' else 'words'}"
         for s, line in found.items()
     )
     low, high = JAIN_WALLACE_TAU
-    parts.append(
+    text = (
         f"Rank correlation τ (1 = same order, 0 = unrelated): {taus}; Jain & Wallace (2019) "
         f"found {low}–{high} on text tasks."
     )
@@ -421,13 +342,11 @@ def verdict(summary: pd.DataFrame, method: str, deletion: DeletionCurve | None =
         "columns" if s == "features" else "words" for s, line in found.items() if line["tau"] < low
     ]
     if weak:
-        parts[-1] += (
+        text += (
             f" On the {' and the '.join(weak)}, attention ranks differently from {label}: "
             "read that part of the heatmap with care."
         )
-    if deletion is not None:
-        parts.append(_deletion_words(deletion, label))
-    return "\n\n".join(parts)
+    return text
 
 
 def _num(value: float) -> str:

@@ -7,7 +7,9 @@ need: the [CLS] row of every layer and head, ``(N, n_layers, H, T)`` float32, an
 per-row attention per input column and its global mean here, means by segment in
 :mod:`neuromkt.attention_segments`, words and events (one row's token weights, the
 vocabulary table, the token × token matrix of one row) in
-:mod:`neuromkt.attention_tokens`.
+:mod:`neuromkt.attention_tokens`. The rollout arithmetic is in :mod:`neuromkt.rollout`;
+the table and JSON that ``neuromkt explain --method attention`` writes are in
+:mod:`neuromkt.explain_tables`.
 
 Attention values are the [CLS] token's attention probabilities: each row sums to 1
 over all positions, [CLS] itself included, and padding gets exactly 0. A text column's
@@ -30,6 +32,7 @@ import torch
 
 from neuromkt.encode import Encoders
 from neuromkt.positions import split_positions
+from neuromkt.rollout import rollout_cls
 from neuromkt.train import outputs_to_predictions
 
 if TYPE_CHECKING:
@@ -42,7 +45,6 @@ __all__ = [
     "METHODS",
     "AttentionMaps",
     "AttentionView",
-    "attention_table",
     "cell_text",
     "check_labels",
     "check_view",
@@ -51,12 +53,9 @@ __all__ = [
     "feature_kinds",
     "feature_matrix",
     "feature_values",
-    "global_attention_summary",
     "global_features",
     "layer_head_table",
-    "mixed_layer",
     "position_values",
-    "rollout_cls",
     "row_feature_weights",
     "row_position",
 ]
@@ -138,37 +137,6 @@ class AttentionMaps:
 
 
 # ---------------------------------------------------------------- extraction
-
-
-def rollout_cls(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
-    """[CLS] row of attention rollout through each layer.
-
-    Per layer the heads are averaged, the identity is added for the residual stream
-    and rows are renormalised: ``Â = (mean_h A + I) / 2`` (rows of A sum to 1).
-    Rollout through layer l is ``Â_l · … · Â_1``; only its [CLS] row is formed, as
-    vector-matrix products, so no (B, T, T) product is ever materialised.
-
-    Shape:
-        attentions: n_layers tensors (B, H, T, T), the last one possibly its [CLS]
-        row only, (B, H, 1, T) -> (B, n_layers, T).
-    """
-    rows = []
-    for layer, probs in enumerate(attentions):
-        e0 = torch.zeros_like(probs[:, 0, 0, :])  # (B, T)
-        e0[:, 0] = 1.0
-        r = (probs[:, :, 0, :].mean(dim=1) + e0) / 2  # (B, T): [CLS] row of Â_layer
-        for lower in range(layer - 1, -1, -1):
-            below = attentions[lower]  # (B, H, T, T)
-            r = (torch.einsum("bt,bhts->bs", r, below) / below.shape[1] + r) / 2  # r · Â_lower
-        rows.append(r)
-    return torch.stack(rows, dim=1)  # (B, n_layers, T)
-
-
-def mixed_layer(probs: torch.Tensor) -> torch.Tensor:
-    """Rollout's per-layer matrix: heads averaged, identity added, rows renormalised."""
-    a = probs.mean(dim=1)  # (B, T, T)
-    a = a + torch.eye(a.shape[-1], dtype=a.dtype, device=a.device)
-    return a / a.sum(dim=-1, keepdim=True)
 
 
 @torch.no_grad()
@@ -415,60 +383,3 @@ def cell_text(value: Any, limit: int = 60) -> str:
         return "(missing)"
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-# ---------------------------------------------------------------- for the CLI
-
-
-def attention_table(
-    bundle: ModelBundle, frame: pd.DataFrame, *, method: str = "mean"
-) -> pd.DataFrame:
-    """One row per input row, one column per input column: its [CLS] attention.
-
-    Args:
-        bundle: a trained model.
-        frame: rows with the model's columns.
-        method: "mean" (over layers and heads) or "rollout".
-
-    Returns:
-        (N, F) frame with ``frame``'s index; a text column's value is the sum over its
-        tokens. This is what ``neuromkt explain --method attention`` writes.
-    """
-    maps = compute_attention(bundle, frame)
-    values = position_values(maps, AttentionView(method=method))
-    return split_positions(values, bundle.encoders, frame).features
-
-
-def global_attention_summary(
-    bundle: ModelBundle, frame: pd.DataFrame, *, min_count: int = 5, method: str = "mean"
-) -> dict[str, list[dict[str, Any]]]:
-    """The ``--global`` JSON of ``neuromkt explain --method attention``.
-
-    Returns:
-        ``{"features": [{"name", "importance"}…], "tokens": [{"column", "token",
-        "importance", "count"}…]}``, each sorted by importance, largest first. A
-        feature's importance is its mean [CLS] attention over the rows; a token's is
-        its mean attention over the rows that contain it (at least ``min_count``).
-    """
-    from neuromkt.attention_tokens import token_table  # it builds on this module
-
-    maps = compute_attention(bundle, frame)
-    view = AttentionView(method=method)
-    features = global_features(maps, view)
-    tokens = token_table(maps, frame, view, min_count=min_count)
-    tokens = tokens.sort_values(["attention", "count"], ascending=False, kind="stable")
-    return {
-        "features": [
-            {"name": str(r.feature), "importance": float(r.attention)}
-            for r in features.itertuples()
-        ],
-        "tokens": [
-            {
-                "column": str(r.column),
-                "token": str(r.token),
-                "importance": float(r.attention),
-                "count": int(r.count),
-            }
-            for r in tokens.itertuples()
-        ],
-    }

@@ -21,7 +21,7 @@ from neuromkt.attention import (
 )
 from neuromkt.encode import Encoders
 from neuromkt.errors import DataError
-from neuromkt.schema import target_labels
+from neuromkt.targets import target_labels
 
 __all__ = [
     "OUTCOME",

@@ -23,12 +23,12 @@ from neuromkt.attention import (
     cell_text,
     check_labels,
     check_view,
-    mixed_layer,
     position_values,
     row_position,
 )
 from neuromkt.attention_segments import outcome_labels, outcome_values
 from neuromkt.encode import Encoders, tokenize
+from neuromkt.rollout import mixed_layer
 
 if TYPE_CHECKING:
     from neuromkt.bundle import ModelBundle

@@ -254,13 +254,13 @@ def _run_explain(args: argparse.Namespace) -> int:
     frame = load_table(args.data)
     bundle.encoders.check_columns(frame)
     if args.method == "attention":
-        from neuromkt.attention import attention_table as table
-        from neuromkt.attention import global_attention_summary as summary
+        from neuromkt.explain_tables import attention_table as table
+        from neuromkt.explain_tables import global_attention_summary as summary
 
         options: dict[str, Any] = {}
     else:
-        from neuromkt.explain import attribution_table as table
-        from neuromkt.explain import global_attribution_summary as summary
+        from neuromkt.explain_tables import attribution_table as table
+        from neuromkt.explain_tables import global_attribution_summary as summary
 
         options = {"method": args.method}
     if args.out:

@@ -18,7 +18,8 @@ import pandas as pd
 
 from neuromkt.inference import predict
 from neuromkt.metrics import best_threshold, binary_metrics, task_metrics
-from neuromkt.schema import Schema, target_labels
+from neuromkt.schema import Schema
+from neuromkt.targets import target_labels
 from neuromkt.train import split_rows
 
 if TYPE_CHECKING:

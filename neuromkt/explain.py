@@ -32,6 +32,8 @@ positions over the embedded row, replacing it by the baseline.
 What is explained (``Output``): binary models the log-odds of the positive class
 (or its probability), multiclass models one chosen class's logit (or probability),
 regression models the predicted value in the target's units.
+
+The table and JSON that ``neuromkt explain`` writes are in :mod:`neuromkt.explain_tables`.
 """
 
 from __future__ import annotations
@@ -69,12 +71,10 @@ __all__ = [
     "MethodInfo",
     "Output",
     "attribute",
-    "attribution_table",
     "convergence",
     "embed_rows",
     "explained_output",
     "feature_ranking",
-    "global_attribution_summary",
     "token_ranking",
 ]
 
@@ -235,15 +235,24 @@ def attribute(
             if on_progress is not None:
                 on_progress(min(start + chunk, len(frame)), len(frame))
     merged = _merge(pieces, order, encoders.spec().n_positions)
+    values = _position_values(method, merged, encoders, frame)
+    settings = {k: opts[k] for k in ("steps", "samples", "stdev", "window")}
+    return Attribution(method, baseline, explained, values, merged["raw"], merged["delta"],
+                       merged["score"], merged["base"], settings)  # fmt: skip
+
+
+def _position_values(
+    method: str, merged: dict[str, np.ndarray], encoders: Encoders, frame: pd.DataFrame
+) -> PositionValues:
+    """Per feature and per token values; ablation's text columns hold the effect of
+    emptying the whole column rather than the sum over its tokens."""
     values = split_positions(merged["raw"], encoders, frame)
     if method == "ablation" and encoders.text:
         features = values.features.copy()
         n_feat = len(encoders.feature_columns)
         features[[e.name for e in encoders.text]] = merged["columns"][:, n_feat:]
         values = PositionValues(features, values.tokens)
-    settings = {k: opts[k] for k in ("steps", "samples", "stdev", "window")}
-    return Attribution(method, baseline, explained, values, merged["raw"], merged["delta"],
-                       merged["score"], merged["base"], settings)  # fmt: skip
+    return values
 
 
 def _attribute_chunk(
@@ -382,43 +391,3 @@ def _convergence_fix(result: Attribution, error: float, share: float, tolerance:
         "and GELU layers pass plain gradients, so more compute will not help. Use "
         "Integrated Gradients for exact sums."
     )
-
-
-def attribution_table(
-    bundle: ModelBundle, frame: pd.DataFrame, method: str, **opts: Any
-) -> pd.DataFrame:
-    """One row per input row, one column per input column: its attribution.
-
-    This is what ``neuromkt explain MODEL DATA --method M --out FILE.csv`` writes. A
-    text column's value is the sum over its tokens (ablation: the effect of emptying
-    the column). ``opts`` are those of :func:`attribute`.
-    """
-    return attribute(bundle, frame, method, **opts).values.features
-
-
-def global_attribution_summary(
-    bundle: ModelBundle, frame: pd.DataFrame, method: str, *, min_count: int = 5, **opts: Any
-) -> dict[str, list[dict[str, Any]]]:
-    """The ``--global`` JSON of ``neuromkt explain``.
-
-    Returns:
-        ``{"features": [{"name", "importance"}…], "tokens": [{"column", "token",
-        "importance", "count"}…]}``, largest importance first. A feature's importance
-        is its mean |attribution| over the rows; a token's is the mean |attribution|
-        (summed over repeats within a row) over the rows that contain it, for tokens
-        in at least ``min_count`` rows. ``opts`` are those of :func:`attribute`.
-    """
-    result = attribute(bundle, frame, method, **opts)
-    features = feature_ranking(result)
-    tokens = token_ranking(result, min_count=min_count)
-    return {
-        "features": [
-            {"name": str(r.feature), "importance": float(r.importance)}
-            for r in features.itertuples()
-        ],
-        "tokens": [
-            {"column": str(r.column), "token": str(r.token),
-             "importance": float(r.importance), "count": int(r.count)}
-            for r in tokens.itertuples()
-        ],
-    }  # fmt: skip

@@ -31,7 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from neuromkt.schema import Schema, target_labels
+from neuromkt.schema import Schema
+from neuromkt.targets import target_labels
 
 __all__ = [
     "LeakFinding",

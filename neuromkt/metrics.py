@@ -14,6 +14,9 @@ Conventions, shared by every function here:
   ``null``.) Precision, recall and F1 with an empty denominator are ``0.0``, as in
   scikit-learn.
 * Shape and label mistakes are programming errors and raise ``ValueError``.
+
+The input checks and counting primitives (average ranks, counts per distinct score)
+live in :mod:`neuromkt._metric_primitives`.
 """
 
 from __future__ import annotations
@@ -23,6 +26,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from neuromkt._metric_primitives import (
+    average_ranks,
+    binary_inputs,
+    class_indices,
+    confusion_counts,
+    counts_by_threshold,
+    regression_inputs,
+    safe_div,
+)
 
 __all__ = [
     "best_threshold",
@@ -43,74 +56,13 @@ _EPS = 1e-15  # probabilities are clipped to [_EPS, 1 - _EPS] inside log loss
 _NAN = float("nan")
 
 
-# ----------------------------------------------------------------------------- inputs
-def _as_labels(y: Any) -> np.ndarray:
-    arr = np.asarray(y)
-    if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"Labels must be a non-empty 1-D array, got shape {arr.shape}.")
-    if arr.dtype == bool:
-        return arr.astype(np.int64)
-    if not np.issubdtype(arr.dtype, np.number):
-        raise ValueError(f"Binary labels must be 0/1 or booleans, got dtype {arr.dtype}.")
-    bad = ~np.isin(arr, (0, 1))
-    if bad.any():
-        raise ValueError(f"Binary labels must be 0 or 1; found {arr[bad][0]!r}.")
-    return arr.astype(np.int64)
-
-
-def _as_scores(p: Any, n: int, *, probabilities: bool) -> np.ndarray:
-    arr = np.asarray(p, dtype=np.float64)
-    if arr.shape != (n,):
-        raise ValueError(f"Scores have shape {arr.shape}, but there are {n} labels.")
-    if not np.isfinite(arr).all():
-        raise ValueError("Scores contain NaN or infinite values.")
-    if probabilities and ((arr < 0).any() or (arr > 1).any()):
-        raise ValueError("Probabilities must lie between 0 and 1.")
-    return arr
-
-
-def _binary_inputs(y: Any, p: Any, *, probabilities: bool) -> tuple[np.ndarray, np.ndarray]:
-    labels = _as_labels(y)
-    return labels, _as_scores(p, labels.size, probabilities=probabilities)
-
-
-def _average_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``x``; tied values share the average of their ranks."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    new_group = np.r_[True, xs[1:] != xs[:-1]]
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:], xs.size]  # exclusive
-    group_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = group_rank[np.cumsum(new_group) - 1]
-    return ranks
-
-
-def _counts_by_threshold(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Cumulative true/false positives at each distinct score, highest score first."""
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
-    last_of_group = np.r_[np.flatnonzero(ss[1:] != ss[:-1]), ss.size - 1]
-    tps = np.cumsum(ys)[last_of_group].astype(np.float64)
-    fps = (last_of_group + 1) - tps
-    return tps, fps, ss[last_of_group]
-
-
-def _safe_div(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    out = np.zeros(np.broadcast(num, den).shape)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
 # ----------------------------------------------------------------------------- binary
 def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     n_pos = int(y.sum())
     n_neg = y.size - n_pos
     if n_pos == 0 or n_neg == 0:
         return _NAN
-    rank_sum = _average_ranks(s)[y == 1].sum()
+    rank_sum = average_ranks(s)[y == 1].sum()
     return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
@@ -118,7 +70,7 @@ def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
     n_pos = y.sum()
     if n_pos == 0:
         return _NAN
-    tps, fps, _ = _counts_by_threshold(y, s)
+    tps, fps, _ = counts_by_threshold(y, s)
     precision = tps / (tps + fps)
     recall_gain = np.diff(np.r_[0.0, tps / n_pos])
     return float(np.sum(recall_gain * precision))
@@ -137,13 +89,13 @@ def binary_metrics(y_true: Any, p: Any, *, threshold: float = 0.5) -> dict[str, 
         ``recall``, ``f1``, ``log_loss`` (probabilities clipped to [1e-15, 1 - 1e-15]),
         ``brier``, ``positive_rate`` (share of actual positives) and ``n``.
     """
-    y, prob = _binary_inputs(y_true, p, probabilities=True)
+    y, prob = binary_inputs(y_true, p, probabilities=True)
     pred = prob >= threshold
     tp = float(np.sum(pred & (y == 1)))
     fp = float(np.sum(pred & (y == 0)))
     fn = float(np.sum(~pred & (y == 1)))
-    precision = float(_safe_div(tp, tp + fp))
-    recall = float(_safe_div(tp, tp + fn))
+    precision = float(safe_div(tp, tp + fp))
+    recall = float(safe_div(tp, tp + fn))
     clipped = np.clip(prob, _EPS, 1 - _EPS)
     log_loss = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
     return {
@@ -152,7 +104,7 @@ def binary_metrics(y_true: Any, p: Any, *, threshold: float = 0.5) -> dict[str, 
         "accuracy": float(np.mean(pred == (y == 1))),
         "precision": precision,
         "recall": recall,
-        "f1": float(_safe_div(2 * tp, 2 * tp + fp + fn)),
+        "f1": float(safe_div(2 * tp, 2 * tp + fp + fn)),
         "log_loss": float(log_loss),
         "brier": float(np.mean((prob - y) ** 2)),
         "positive_rate": float(y.mean()),
@@ -168,8 +120,8 @@ def roc_curve(y: Any, p: Any) -> pd.DataFrame:
         positive; the first row has threshold ``inf``), thresholds decreasing. Rates are
         NaN when a class is absent.
     """
-    y_arr, s = _binary_inputs(y, p, probabilities=False)
-    tps, fps, thresholds = _counts_by_threshold(y_arr, s)
+    y_arr, s = binary_inputs(y, p, probabilities=False)
+    tps, fps, thresholds = counts_by_threshold(y_arr, s)
     n_pos, n_neg = tps[-1], fps[-1]
     tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
     return pd.DataFrame(
@@ -189,8 +141,8 @@ def pr_curve(y: Any, p: Any) -> pd.DataFrame:
         increasing). The first row is the conventional (recall 0, precision 1) point
         with threshold ``inf``. Recall is NaN when there are no positives.
     """
-    y_arr, s = _binary_inputs(y, p, probabilities=False)
-    tps, fps, thresholds = _counts_by_threshold(y_arr, s)
+    y_arr, s = binary_inputs(y, p, probabilities=False)
+    tps, fps, thresholds = counts_by_threshold(y_arr, s)
     n_pos = tps[-1]
     recall = tps / n_pos if n_pos else np.full(tps.size, _NAN)
     return pd.DataFrame(
@@ -219,7 +171,7 @@ def calibration_table(
         One row per non-empty bin: ``bin`` (0-based), ``bin_lower``, ``bin_upper``,
         ``mean_pred``, ``frac_pos``, ``count``. Empty bins are left out.
     """
-    y_arr, prob = _binary_inputs(y, p, probabilities=True)
+    y_arr, prob = binary_inputs(y, p, probabilities=True)
     if n_bins < 1:
         raise ValueError(f"{n_bins=} must be at least 1.")
     if strategy == "uniform":
@@ -259,11 +211,11 @@ def lift_table(y: Any, score: Any, n_bins: int = 10) -> pd.DataFrame:
         all positives), ``cum_population`` (cumulative share of rows), ``min_score``,
         ``max_score``.
     """
-    y_arr, s = _binary_inputs(y, score, probabilities=False)
+    y_arr, s = binary_inputs(y, score, probabilities=False)
     if n_bins < 1:
         raise ValueError(f"{n_bins=} must be at least 1.")
     n = y_arr.size
-    position = n - _average_ranks(s)  # 0 = best score; ties share their mean position
+    position = n - average_ranks(s)  # 0 = best score; ties share their mean position
     decile = np.minimum((position * n_bins / n).astype(np.int64), n_bins - 1) + 1
     frame = pd.DataFrame({"decile": decile, "y": y_arr, "s": s})
     table = frame.groupby("decile", sort=True).agg(
@@ -299,15 +251,15 @@ def best_threshold(y: Any, p: Any, metric: str = "f1") -> tuple[float, float]:
     """
     if metric not in _THRESHOLD_METRICS:
         raise ValueError(f"{metric=} must be one of {', '.join(_THRESHOLD_METRICS)}.")
-    y_arr, s = _binary_inputs(y, p, probabilities=False)
-    tps, fps, thresholds = _counts_by_threshold(y_arr, s)
+    y_arr, s = binary_inputs(y, p, probabilities=False)
+    tps, fps, thresholds = counts_by_threshold(y_arr, s)
     tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
     thresholds = np.r_[np.nextafter(thresholds[0], np.inf), thresholds]
     n_pos, n_neg = tps[-1], fps[-1]
     fns, tns = n_pos - tps, n_neg - fps
-    tpr, tnr = _safe_div(tps, n_pos), _safe_div(tns, n_neg)
+    tpr, tnr = safe_div(tps, n_pos), safe_div(tns, n_neg)
     values = {
-        "f1": lambda: _safe_div(2 * tps, 2 * tps + fps + fns),
+        "f1": lambda: safe_div(2 * tps, 2 * tps + fps + fns),
         "accuracy": lambda: (tps + tns) / y_arr.size,
         "youden": lambda: tpr + tnr - 1.0,
         "balanced_accuracy": lambda: (tpr + tnr) / 2.0,
@@ -317,19 +269,9 @@ def best_threshold(y: Any, p: Any, metric: str = "f1") -> tuple[float, float]:
 
 
 # ------------------------------------------------------------------------- regression
-def _regression_inputs(y: Any, yhat: Any) -> tuple[np.ndarray, np.ndarray]:
-    y_arr = np.asarray(y, dtype=np.float64)
-    pred = np.asarray(yhat, dtype=np.float64)
-    if y_arr.ndim != 1 or y_arr.size == 0 or pred.shape != y_arr.shape:
-        raise ValueError(f"Targets {y_arr.shape} and predictions {pred.shape} must match (N,).")
-    if not (np.isfinite(y_arr).all() and np.isfinite(pred).all()):
-        raise ValueError("Targets or predictions contain NaN or infinite values.")
-    return y_arr, pred
-
-
 def regression_metrics(y: Any, yhat: Any) -> dict[str, float | int]:
     """``rmse``, ``mae``, ``r2`` (NaN when the target is constant) and ``n``."""
-    y_arr, pred = _regression_inputs(y, yhat)
+    y_arr, pred = regression_inputs(y, yhat)
     resid = y_arr - pred
     ss_tot = float(np.sum((y_arr - y_arr.mean()) ** 2))
     r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else _NAN
@@ -344,7 +286,7 @@ def regression_metrics(y: Any, yhat: Any) -> dict[str, float | int]:
 def residuals_frame(y: Any, yhat: Any) -> pd.DataFrame:
     """One row per example: ``actual``, ``predicted``, ``residual`` (actual - predicted)
     and ``abs_residual``."""
-    y_arr, pred = _regression_inputs(y, yhat)
+    y_arr, pred = regression_inputs(y, yhat)
     resid = y_arr - pred
     return pd.DataFrame(
         {"actual": y_arr, "predicted": pred, "residual": resid, "abs_residual": np.abs(resid)}
@@ -352,20 +294,6 @@ def residuals_frame(y: Any, yhat: Any) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------- multiclass
-def _class_indices(y_idx: Any, n_classes: int, what: str) -> np.ndarray:
-    arr = np.asarray(y_idx)
-    if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
-        raise ValueError(f"{what} must be a non-empty 1-D array of class indices.")
-    if arr.min() < 0 or arr.max() >= n_classes:
-        raise ValueError(f"{what} must lie in 0..{n_classes - 1}; found {arr.max()}.")
-    return arr.astype(np.int64)
-
-
-def _counts(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    flat = np.bincount(y * n_classes + pred, minlength=n_classes * n_classes)
-    return flat.reshape(n_classes, n_classes)  # rows actual, columns predicted
-
-
 def multiclass_metrics(y_idx: Any, proba: Any, classes: Sequence[Any]) -> dict[str, float | int]:
     """Metrics of a multiclass classifier.
 
@@ -382,7 +310,7 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Sequence[Any]) -> dict[s
     """
     n_classes = len(classes)
     prob = np.asarray(proba, dtype=np.float64)
-    y = _class_indices(y_idx, n_classes, "Class labels")
+    y = class_indices(y_idx, n_classes, "Class labels")
     if prob.shape != (y.size, n_classes):
         raise ValueError(f"Probabilities have shape {prob.shape}; expected {(y.size, n_classes)}.")
     if not np.isfinite(prob).all() or (prob < 0).any():
@@ -392,10 +320,10 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Sequence[Any]) -> dict[s
         raise ValueError("Every row of probabilities needs a positive sum.")
     prob = prob / row_sums
     pred = prob.argmax(axis=1)
-    counts = _counts(y, pred, n_classes)
+    counts = confusion_counts(y, pred, n_classes)
     tp = np.diag(counts).astype(np.float64)
     support, predicted = counts.sum(axis=1), counts.sum(axis=0)
-    f1 = _safe_div(2 * tp, support + predicted)
+    f1 = safe_div(2 * tp, support + predicted)
     present = (support + predicted) > 0
     aucs = [_roc_auc((y == k).astype(np.int64), prob[:, k]) for k in range(n_classes)]
     aucs = [a for a in aucs if not np.isnan(a)]
@@ -414,13 +342,13 @@ def confusion_matrix(y_idx: Any, pred_idx: Any, classes: Sequence[Any]) -> pd.Da
     """Counts of actual (rows, index ``actual``) by predicted (columns, ``predicted``)
     class, labelled with ``classes`` as text."""
     n_classes = len(classes)
-    y = _class_indices(y_idx, n_classes, "Class labels")
-    pred = _class_indices(pred_idx, n_classes, "Predicted classes")
+    y = class_indices(y_idx, n_classes, "Class labels")
+    pred = class_indices(pred_idx, n_classes, "Predicted classes")
     if pred.shape != y.shape:
         raise ValueError(f"Labels {y.shape} and predictions {pred.shape} must match.")
     labels = [str(c) for c in classes]
     return pd.DataFrame(
-        _counts(y, pred, n_classes),
+        confusion_counts(y, pred, n_classes),
         index=pd.Index(labels, name="actual"),
         columns=pd.Index(labels, name="predicted"),
     )

@@ -2,7 +2,8 @@
 
 Pure pandas (no Streamlit, no plotting): the Data page, the report and a notebook
 share these functions, and the figure functions in :mod:`neuromkt.figures.data`
-only draw what they return.
+only draw what they return. The rates and means per group behind
+:func:`outcome_rates`, with their intervals, are in :mod:`neuromkt.group_rates`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from neuromkt.errors import DataError
+from neuromkt.group_rates import mean_table, positive_hits, rate_table
 
 if TYPE_CHECKING:
     from neuromkt.schema import Schema
@@ -29,7 +31,6 @@ __all__ = [
     "outcome_rates",
     "overview_table",
     "profile_columns",
-    "wilson_interval",
 ]
 
 MISSING_LABEL = "(missing)"
@@ -257,7 +258,7 @@ def outcome_rates(
     """Compute the outcome rate per category of a column, with 95% intervals.
 
     The rate is the share of rows whose outcome label equals ``positive`` (labels
-    normalised with :func:`neuromkt.schema.target_labels`), with a Wilson score
+    normalised with :func:`neuromkt.targets.target_labels`), with a Wilson score
     interval. Without ``positive`` the outcome must be numeric and the mean is
     reported with a normal-approximation interval. Rows without an outcome are
     dropped; a missing category is its own group, :data:`MISSING_LABEL`. A numeric
@@ -292,20 +293,7 @@ def outcome_rates(
     if outcome.empty:
         raise DataError(f"The outcome column '{target}' has no values; pick another outcome.")
     keys, binned, n_other = _category_keys(groups, max_categories, n_bins)
-    if positive is None:
-        if not _is_plain_numeric(outcome):
-            raise DataError(
-                f"The outcome '{target}' is not numeric, so pick which of its values to count."
-            )
-        y = outcome.astype("float64")
-        table = _mean_table(keys, y, z)
-        overall = float(y.mean())
-        measure: Literal["rate", "mean"] = "mean"
-    else:
-        hits = _positive_hits(outcome, positive, target)
-        table = _rate_table(keys, hits, z)
-        overall = float(hits.mean())
-        measure = "rate"
+    table, overall, measure = _measured(keys, outcome, target, positive, z)
     if binned:
         table = table.sort_values("category", kind="stable")
         table["category"] = table["category"].astype(str)
@@ -324,26 +312,20 @@ def outcome_rates(
     )
 
 
-def wilson_interval(
-    n_positive: np.ndarray | float, n: np.ndarray | float, z: float = 1.96
-) -> tuple[np.ndarray, np.ndarray]:
-    """The Wilson score interval of a proportion.
-
-    Args:
-        n_positive: Number of successes (array or scalar).
-        n: Number of trials, at least 1 (array or scalar).
-        z: The normal quantile (1.96 for a 95% interval).
-
-    Returns:
-        The lower and upper bounds, each within [0, 1].
-    """
-    k = np.asarray(n_positive, dtype="float64")
-    n_arr = np.asarray(n, dtype="float64")
-    p = k / n_arr
-    denom = 1.0 + z**2 / n_arr
-    center = (p + z**2 / (2.0 * n_arr)) / denom
-    half = z * np.sqrt(p * (1.0 - p) / n_arr + z**2 / (4.0 * n_arr**2)) / denom
-    return np.clip(center - half, 0.0, 1.0), np.clip(center + half, 0.0, 1.0)
+def _measured(
+    keys: pd.Series, outcome: pd.Series, target: str, positive: str | None, z: float
+) -> tuple[pd.DataFrame, float, Literal["rate", "mean"]]:
+    """The table per group, the overall value and the measure: the rate of ``positive``,
+    or the mean of a numeric outcome when ``positive`` is None."""
+    if positive is None:
+        if not _is_plain_numeric(outcome):
+            raise DataError(
+                f"The outcome '{target}' is not numeric, so pick which of its values to count."
+            )
+        y = outcome.astype("float64")
+        return mean_table(keys, y, z), float(y.mean()), "mean"
+    hits = positive_hits(outcome, positive, target)
+    return rate_table(keys, hits, z), float(hits.mean()), "rate"
 
 
 def _column(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -404,49 +386,3 @@ def _category_keys(
         keep = set(counts.index[:max_categories])
         keys = keys.where(keys.isin(keep), OTHER_LABEL)
     return keys, False, n_other
-
-
-def _positive_hits(outcome: pd.Series, positive: str, target: str) -> pd.Series:
-    from neuromkt.schema import target_labels
-
-    labels = target_labels(outcome)
-    if not (labels == positive).any():
-        seen = ", ".join(sorted(map(str, labels.unique()))[:10])
-        raise DataError(
-            f"The outcome '{target}' never equals '{positive}'; its values include {seen}."
-        )
-    return (labels == positive).astype("float64")
-
-
-def _rate_table(keys: pd.Series, hits: pd.Series, z: float) -> pd.DataFrame:
-    grouped = hits.groupby(keys, observed=True).agg(["size", "sum"])
-    n = grouped["size"].to_numpy(dtype="float64")
-    k = grouped["sum"].to_numpy(dtype="float64")
-    lower, upper = wilson_interval(k, n, z)
-    return pd.DataFrame(
-        {
-            "category": grouped.index,
-            "n": n.astype("int64"),
-            "n_positive": k.astype("int64"),
-            "value": k / n,
-            "lower": lower,
-            "upper": upper,
-        }
-    )
-
-
-def _mean_table(keys: pd.Series, y: pd.Series, z: float) -> pd.DataFrame:
-    grouped = y.groupby(keys, observed=True).agg(["size", "mean", "std"])
-    n = grouped["size"].to_numpy(dtype="float64")
-    mean = grouped["mean"].to_numpy(dtype="float64")
-    half = z * np.nan_to_num(grouped["std"].to_numpy(dtype="float64")) / np.sqrt(n)
-    return pd.DataFrame(
-        {
-            "category": grouped.index,
-            "n": n.astype("int64"),
-            "n_positive": np.full(len(n), np.nan),
-            "value": mean,
-            "lower": mean - half,
-            "upper": mean + half,
-        }
-    )

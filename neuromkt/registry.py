@@ -19,12 +19,10 @@ import math
 import os
 import re
 import shutil
-import sqlite3
 import time
 import unicodedata
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,6 +32,8 @@ import pandas as pd
 
 from neuromkt._bundle_checks import json_safe as _json_safe
 from neuromkt._bundle_checks import restore_nan as _restore_nan
+from neuromkt._registry_db import COLUMNS as _COLUMNS
+from neuromkt._registry_db import RegistryStore
 from neuromkt.bundle import OLD_PREFIX, TEMP_PREFIX, load_bundle, save_bundle
 from neuromkt.errors import ModelError
 from neuromkt.metrics import primary_metric
@@ -41,40 +41,12 @@ from neuromkt.metrics import primary_metric
 if TYPE_CHECKING:
     from neuromkt.bundle import ModelBundle
 
-__all__ = ["DEFAULT_HOME", "Registry", "RunInfo", "clean_name", "home_dir"]
+__all__ = ["Registry", "RunInfo", "clean_name"]
 
-DEFAULT_HOME = ".neuromkt"
 MAX_NAME_CHARS = 120
 _DELETING_PREFIX = ".deleting-"
 _TEMP_PREFIXES = (TEMP_PREFIX, OLD_PREFIX, _DELETING_PREFIX)
 _RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")
-_SCHEMA_VERSION = 1
-_COLUMNS = (
-    "run_id", "name", "dataset", "data_fingerprint", "target", "task", "primary_metric",
-    "primary_value", "higher_is_better", "metrics_json", "params_json", "created_at", "status",
-)  # fmt: skip
-_CREATE = """
-CREATE TABLE IF NOT EXISTS runs (
-    run_id TEXT PRIMARY KEY,
-    name TEXT NOT NULL,
-    dataset TEXT NOT NULL,
-    data_fingerprint TEXT NOT NULL,
-    target TEXT NOT NULL,
-    task TEXT NOT NULL,
-    primary_metric TEXT NOT NULL,
-    primary_value REAL,
-    higher_is_better INTEGER NOT NULL,
-    metrics_json TEXT NOT NULL,
-    params_json TEXT NOT NULL,
-    created_at TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'ok'
-)"""
-BUSY_MESSAGE = "The model registry is busy (another process is writing); try again in a moment."
-
-
-def home_dir() -> Path:
-    """``$NEUROMKT_HOME``, or ``./.neuromkt`` when it is unset, read now."""
-    return Path(os.environ.get("NEUROMKT_HOME") or DEFAULT_HOME).expanduser()
 
 
 def clean_name(name: Any, *, default: str = "model") -> str:
@@ -144,90 +116,17 @@ def _primary_value(metrics: dict[str, Any], name: str) -> float | None:
     return None
 
 
-class Registry:
+class Registry(RegistryStore):
     """Saved runs under one home folder.
+
+    The folder, the SQLite file, its connections and ``reset_corrupt`` come from
+    :class:`neuromkt._registry_db.RegistryStore`; runs and their upkeep are here.
 
     Args:
         home: The folder; ``None`` means ``$NEUROMKT_HOME`` (or ``./.neuromkt``), read
             anew at every operation.
         timeout: Seconds to wait for another writer before giving up.
     """
-
-    def __init__(self, home: Path | str | None = None, *, timeout: float = 5.0) -> None:
-        self._home = None if home is None else Path(home)
-        self.timeout = timeout
-
-    @property
-    def home(self) -> Path:
-        """The home folder."""
-        return self._home if self._home is not None else home_dir()
-
-    @property
-    def db_path(self) -> Path:
-        """The SQLite file."""
-        return self.home / "registry.sqlite"
-
-    @property
-    def models_dir(self) -> Path:
-        """The folder holding one bundle folder per run."""
-        return self.home / "models"
-
-    # ----------------------------------------------------------------- connection
-    def _error(self, exc: sqlite3.Error) -> ModelError:
-        text = str(exc).lower()
-        if "locked" in text or "busy" in text:
-            return ModelError(BUSY_MESSAGE)
-        if "not a database" in text or "malformed" in text or "corrupt" in text:
-            return ModelError(
-                f"The model registry file '{self.db_path}' is damaged and cannot be read. "
-                "Move it aside (rename it, or use 'Reset registry' which renames it to "
-                "registry.sqlite.corrupt-<time>) and neuromkt will start a fresh one; the "
-                "model folders under models/ are kept."
-            )
-        return ModelError(f"The model registry '{self.db_path}' cannot be used ({exc}).")
-
-    @contextmanager
-    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        """A fresh connection; with ``write`` a transaction committed on success."""
-        try:
-            self.models_dir.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ModelError(
-                f"Cannot create the model registry folder '{self.home}' ({exc.strerror}); "
-                "set NEUROMKT_HOME to a folder you can write to."
-            ) from exc
-        con = None
-        try:
-            con = sqlite3.connect(self.db_path, timeout=self.timeout, isolation_level=None)
-            con.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
-            self._prepare(con)
-            if write:
-                con.execute("BEGIN IMMEDIATE")
-            yield con
-            if write:
-                con.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        finally:
-            if con is not None:
-                if con.in_transaction:
-                    con.execute("ROLLBACK")
-                con.close()
-
-    def _prepare(self, con: sqlite3.Connection) -> None:
-        version = con.execute("PRAGMA user_version").fetchone()[0]
-        if version == _SCHEMA_VERSION:
-            return
-        if version > _SCHEMA_VERSION:
-            raise ModelError(
-                f"The model registry '{self.db_path}' was made by a newer neuromkt; "
-                "upgrade neuromkt to use it."
-            )
-        con.execute("PRAGMA journal_mode = WAL")
-        con.execute("BEGIN IMMEDIATE")
-        con.execute(_CREATE)
-        con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
-        con.execute("COMMIT")
 
     # ------------------------------------------------------------------- runs
     def _row_to_info(self, row: Sequence[Any]) -> RunInfo:
@@ -440,37 +339,6 @@ class Registry:
                 path.unlink(missing_ok=True)
             done.append(f"Removed models/{name}.")
         return done
-
-    def _is_damaged(self) -> bool:
-        try:
-            with self._connect() as con:
-                return con.execute("PRAGMA quick_check").fetchall() != [("ok",)]
-        except ModelError as exc:
-            if str(exc) == BUSY_MESSAGE:
-                raise  # busy is not damaged: never move a registry that is in use
-            return True
-
-    def reset_corrupt(self) -> Path | None:
-        """Rename a damaged ``registry.sqlite`` to ``registry.sqlite.corrupt-<time>`` so
-        that a fresh registry starts; model folders are kept (``repair`` then lists
-        them as orphans). A healthy registry is left alone.
-
-        Returns:
-            The new name of the damaged file, or None when nothing was moved.
-
-        Raises:
-            ModelError: the registry is busy.
-        """
-        if not self.db_path.exists() or not self._is_damaged():
-            return None
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        moved = self.db_path.with_name(f"{self.db_path.name}.corrupt-{stamp}")
-        os.replace(self.db_path, moved)
-        for suffix in ("-wal", "-shm"):
-            side = self.db_path.with_name(self.db_path.name + suffix)
-            if side.exists():
-                os.replace(side, moved.with_name(moved.name + suffix))
-        return moved
 
 
 def _flatten(metrics: dict[str, Any], prefix: str = "") -> dict[str, float]:

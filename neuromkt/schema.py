@@ -1,10 +1,11 @@
-"""Column roles, task detection and the checks a table must pass before training.
+"""Column roles, the schema and the checks a table must pass before training.
 
 ``infer_schema`` gives every column a role (target, numeric, categorical, text, id,
 datetime, ignore) with a plain-language reason; ``Schema.with_role`` lets the user
 change one. Inference is vectorised and looks at a sample of at most
 10,000 values for its string heuristics, so it stays fast on a million rows; the
-heuristics themselves live in ``neuromkt._roles``.
+heuristics themselves live in ``neuromkt._roles``. Target labels and task detection
+(binary, multiclass, regression) live in ``neuromkt.targets``.
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ import json
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from neuromkt._roles import binary_classes, is_number, natural_key, role_for, whole_numbers
+from neuromkt._roles import is_number, role_for
 from neuromkt.errors import DataError
+from neuromkt.targets import infer_task, target_labels
 
 __all__ = [
     "MAX_CLASSES",
@@ -27,8 +28,6 @@ __all__ = [
     "ColumnSpec",
     "Schema",
     "infer_schema",
-    "infer_task",
-    "target_labels",
     "validate_for_training",
 ]
 
@@ -36,10 +35,7 @@ ROLES = ("target", "numeric", "categorical", "text", "id", "datetime", "ignore")
 TASKS = ("binary", "multiclass", "regression")
 MAX_CLASSES = 30  # most classes a multiclass target may have
 MIN_LABELLED_ROWS = 20  # fewest rows with a target value that training accepts
-_MAX_INT_CLASSES = 10  # an integer target with 3..this many values is multiclass
 _SMALL_CLASS = 5  # classes with fewer rows get a warning
-
-_KNOWN_BOOL = {"yes", "no", "true", "false", "y", "n"}
 
 
 @dataclass(frozen=True)
@@ -252,55 +248,6 @@ def _typed(value: Any, kind: type) -> Any:
 
 def _bad_role_message(role: str) -> str:
     return f"'{role}' is not a column role; choose one of {', '.join(ROLES)}."
-
-
-# ---------------------------------------------------------------- targets and tasks
-
-
-def target_labels(series: pd.Series) -> pd.Series:
-    """Normalise target values to string labels; missing values stay missing.
-
-    Booleans become "true"/"false", whole floats lose their ".0" (1.0 → "1"), text is
-    stripped, and the words yes/no/true/false/y/n are lower-cased (" Yes " → "yes").
-    Other text keeps its case. Empty strings count as missing.
-    """
-    if pd.api.types.is_bool_dtype(series):
-        out = series.map({True: "true", False: "false"}, na_action="ignore")
-        return out.astype("str")
-    if is_number(series):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        out = series.astype("str")
-        whole = np.isfinite(values) & (np.floor(values) == values)
-        if whole.any():
-            out[whole] = values[whole].astype("int64").astype(str)
-        return out
-    out = series.astype("str").str.strip()
-    out = out.mask(out == "")
-    lowered = out.str.lower()
-    return out.mask(lowered.isin(_KNOWN_BOOL), lowered)
-
-
-def infer_task(series: pd.Series) -> tuple[str, tuple[str, ...]]:
-    """Decide the prediction task for a target column.
-
-    Two values make a binary task; whole numbers with 3..10 values or text with
-    3..30 values make a multiclass task; other numbers make a regression task. Text
-    with more values is also called multiclass, and ``validate_for_training`` refuses it.
-
-    Returns:
-        ``(task, classes)``: binary classes are ``(negative, positive)``, where the
-        positive class is the "truthy" one (yes, true, 1, clicked, …) or otherwise the
-        rarer one; multiclass classes are sorted; regression has none.
-    """
-    labels = target_labels(series).dropna()
-    counts = labels.value_counts()
-    if is_number(series):
-        whole = whole_numbers(series)
-        if len(counts) > 2 and not (whole and len(counts) <= _MAX_INT_CLASSES):
-            return "regression", ()
-    if len(counts) <= 2:
-        return "binary", binary_classes(counts)
-    return "multiclass", tuple(sorted(counts.index, key=natural_key))
 
 
 # ---------------------------------------------------------------- role inference

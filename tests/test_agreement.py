@@ -12,14 +12,13 @@ from neuromkt.agreement import (
     agreement_by_segment,
     agreement_table,
     deletion_curve,
-    kendall_tau,
     row_comparison,
     summarize_agreement,
-    top_k_overlap,
     verdict,
 )
 from neuromkt.attention import compute_attention, position_values
 from neuromkt.explain import attribute
+from neuromkt.rank_stats import kendall_tau, top_k_overlap
 
 
 @pytest.fixture(scope="module")

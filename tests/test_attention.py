@@ -13,15 +13,12 @@ import torch
 from neuromkt.attention import (
     AttentionMaps,
     AttentionView,
-    attention_table,
     check_labels,
     compute_attention,
     feature_matrix,
-    global_attention_summary,
     global_features,
     layer_head_table,
     position_values,
-    rollout_cls,
 )
 from neuromkt.attention_segments import (
     OUTCOME,
@@ -41,8 +38,10 @@ from neuromkt.attention_tokens import (
 from neuromkt.bundle import ModelBundle
 from neuromkt.encode import Encoders, tokenize
 from neuromkt.errors import DataError, ModelError
+from neuromkt.explain_tables import attention_table, global_attention_summary
 from neuromkt.model import AttentionModel, ModelConfig
 from neuromkt.positions import split_positions
+from neuromkt.rollout import rollout_cls
 from neuromkt.samples import SAMPLES, load_sample
 from neuromkt.schema import infer_schema
 from neuromkt.train import TrainConfig

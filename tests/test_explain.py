@@ -17,15 +17,14 @@ from neuromkt.errors import ModelError
 from neuromkt.explain import (
     METHODS,
     attribute,
-    attribution_table,
     convergence,
     embed_rows,
     explained_output,
     feature_ranking,
-    global_attribution_summary,
     token_ranking,
 )
 from neuromkt.explain_methods import EmbeddedForward
+from neuromkt.explain_tables import attribution_table, global_attribution_summary
 from neuromkt.inference import logits_for, predict
 from neuromkt.model import ModelConfig
 from neuromkt.sample_models import (

@@ -30,16 +30,17 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 import neuromkt.bundle as bundle_module
+from neuromkt._registry_db import BUSY_MESSAGE
 from neuromkt.bundle import bundle_to_zip_bytes, load_bundle, save_bundle
 from neuromkt.data import frame_fingerprint
 from neuromkt.errors import ModelError
 from neuromkt.inference import predict
-from neuromkt.registry import BUSY_MESSAGE, Registry
+from neuromkt.registry import Registry
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 from neuromkt.ui.train_views import W_SAVE, W_SAVE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN_PAGE = str(ROOT / "pages" / "train.py")
+TRAIN_PAGE = str(ROOT / "views" / "train.py")
 CHILD_TIMEOUT_S = 120
 
 # The child process. argv: home, mode ("registry" or "folder"), point. With point

@@ -9,6 +9,7 @@ import pytest
 
 from neuromkt.evaluation import decile_table
 from neuromkt.figures import metrics as figs
+from neuromkt.figures.training import training_curve_figure
 from neuromkt.metrics import (
     calibration_table,
     confusion_matrix,
@@ -130,7 +131,7 @@ def test_training_curve_live_and_final() -> None:
     steps = pd.DataFrame(
         {"position": [0.5, 1.0, 1.5, 2.0, 2.5], "loss": [0.6, 0.5, 0.45, 0.4, 0.39]}
     )
-    fig = figs.training_curve_figure(
+    fig = training_curve_figure(
         epochs, metric="roc_auc", metric_label="AUC", steps=steps, best_epoch=2, n_epochs=10
     )
     assert _names(fig) == ["training loss (running)", "training loss", "validation AUC"]
@@ -144,6 +145,6 @@ def test_training_curve_live_and_final() -> None:
 def test_training_curve_before_the_first_epoch_ends() -> None:
     steps = pd.DataFrame({"position": [0.1, 0.2], "loss": [0.7, 0.6]})
     empty = pd.DataFrame(columns=["epoch", "loss", "val_rmse"])
-    fig = figs.training_curve_figure(empty, metric="rmse", metric_label="RMSE", steps=steps)
+    fig = training_curve_figure(empty, metric="rmse", metric_label="RMSE", steps=steps)
     assert _names(fig) == ["training loss (running)"]
-    assert figs.training_curve_figure(empty, metric="rmse", metric_label="RMSE").data == ()
+    assert training_curve_figure(empty, metric="rmse", metric_label="RMSE").data == ()

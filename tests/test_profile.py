@@ -15,6 +15,7 @@ from neuromkt.figures.data import (
     outcome_rate_figure,
     profile_overview_figure,
 )
+from neuromkt.group_rates import wilson_interval
 from neuromkt.profile import (
     MISSING_LABEL,
     OTHER_LABEL,
@@ -22,7 +23,6 @@ from neuromkt.profile import (
     outcome_rates,
     overview_table,
     profile_columns,
-    wilson_interval,
 )
 from neuromkt.schema import infer_schema
 

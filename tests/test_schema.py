@@ -15,10 +15,9 @@ from neuromkt.schema import (
     ColumnSpec,
     Schema,
     infer_schema,
-    infer_task,
-    target_labels,
     validate_for_training,
 )
+from neuromkt.targets import infer_task, target_labels
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 N = 200

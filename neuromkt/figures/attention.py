@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from neuromkt.figures._highlight import attention_legend, attention_span
+from neuromkt.figures._parts import category_axis, heatmap, pivot, separator_lines, title_text
 from neuromkt.figures._style import (
     ACCENT,
     BRAND,
     DIVERGING,
     KIND_COLORS,
     MUTED,
-    SEQUENTIAL,
     bar_height,
     esc,
     highlight_colors,
@@ -42,72 +43,7 @@ __all__ = [
     "token_strip",
 ]
 
-_MAX_CELL_TEXT = 400  # heatmaps with more cells than this show no numbers in the cells
 _OUTCOME_COLORS = [BRAND, MUTED, ACCENT, "#0F766E", "#BE185D", "#65A30D"]
-
-
-def _title(title: str | None) -> str | None:
-    return esc(title) if title else None
-
-
-def _category_axis(labels: list[str], *, reverse: bool = True, **extra: Any) -> dict:
-    """A numeric axis showing ``labels`` (already escaped) at 0, 1, 2 …"""
-    axis = {
-        "tickmode": "array",
-        "tickvals": list(range(len(labels))),
-        "ticktext": labels,
-        "automargin": True,
-        "showgrid": False,
-        "zeroline": False,
-    }
-    if reverse:
-        axis["autorange"] = "reversed"
-    return axis | extra
-
-
-def _heatmap(z: np.ndarray, hover: np.ndarray, colorbar: str, **colors: Any) -> go.Heatmap:
-    """A heatmap over integer axes with exact values in the hover and, if small, the cells."""
-    cells = colors.pop("cells", "%{z:.2f}")
-    return go.Heatmap(
-        z=z, x=list(range(z.shape[1])), y=list(range(z.shape[0])), customdata=hover,
-        hovertemplate="%{customdata}<extra></extra>", xgap=1, ygap=1,
-        colorbar={"title": {"text": colorbar}, "thickness": 14, "outlinewidth": 0},
-        texttemplate=cells if cells and z.size <= _MAX_CELL_TEXT else None,
-        **({"colorscale": SEQUENTIAL, "zmin": 0} | colors),
-    )  # fmt: skip
-
-
-def _lines(at: np.ndarray, *, vertical: bool = True, horizontal: bool = False) -> list[dict]:
-    """White separator lines across a heatmap at the given cell boundaries."""
-    shapes = []
-    for x in at:
-        if vertical:
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": "x",
-                    "yref": "paper",
-                    "x0": x,
-                    "x1": x,
-                    "y0": 0,
-                    "y1": 1,
-                    "line": {"color": "white", "width": 3},
-                }
-            )
-        if horizontal:
-            shapes.append(
-                {
-                    "type": "line",
-                    "xref": "paper",
-                    "yref": "y",
-                    "x0": 0,
-                    "x1": 1,
-                    "y0": x,
-                    "y1": x,
-                    "line": {"color": "white", "width": 3},
-                }
-            )
-    return shapes
 
 
 # ---------------------------------------------------------------- ranked bars
@@ -140,11 +76,11 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
             ))  # fmt: skip
     top = float(values.max()) if len(values) else 1.0
     fig.update_layout(**layout(
-        title=_title(title), height=bar_height(len(table)), legend="inside",
+        title=title_text(title), height=bar_height(len(table)), legend="inside",
         barmode="overlay", bargap=0.25,
         xaxis={"title": "share of [CLS] attention", "range": [0, top * 1.2 or 1],
                "tickformat": ".2f"},
-        yaxis=_category_axis(short_labels(shown, 32)),
+        yaxis=category_axis(short_labels(shown, 32)),
     ))  # fmt: skip
     return fig
 
@@ -183,10 +119,10 @@ def token_outcome_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Fi
             "<br>rows containing it: %{customdata[1]:,}<extra></extra>",
         ))  # fmt: skip
     fig.update_layout(**layout(
-        title=_title(title), legend="inside", barmode="group", bargap=0.2,
+        title=title_text(title), legend="inside", barmode="group", bargap=0.2,
         height=bar_height(len(tokens), per_row=8 + 11 * max(len(groups), 1)),
         xaxis={"title": "mean attention in rows containing the token", "tickformat": ".3f"},
-        yaxis=_category_axis(short_labels(tokens, 24)),
+        yaxis=category_axis(short_labels(tokens, 24)),
     ))  # fmt: skip
     return fig
 
@@ -217,6 +153,16 @@ def token_scatter(
         hovertemplate="<b>%{customdata[0]}</b><br>attention: %{y:.4f}<br>outcome rate: %{x:.2%}"
         "<br>rows containing it: %{customdata[1]:,}<extra></extra>",
     ))  # fmt: skip
+    fig.update_layout(**layout(
+        title=title_text(title), height=460, **_reference_marks(reference),
+        xaxis={"title": "outcome rate of rows containing the token", "tickformat": ".0%"},
+        yaxis={"title": "mean attention", "tickformat": ".3f", "rangemode": "tozero"},
+    ))  # fmt: skip
+    return fig
+
+
+def _reference_marks(reference: float | None) -> dict[str, list]:
+    """A dashed vertical line and its label at the outcome rate of all rows, if finite."""
     marks: dict[str, list] = {"shapes": [], "annotations": []}
     if reference is not None and math.isfinite(reference):
         marks["shapes"].append(
@@ -243,20 +189,10 @@ def token_scatter(
                 "font": {"color": "#64748B", "size": 11},
             }
         )
-    fig.update_layout(**layout(
-        title=_title(title), height=460, **marks,
-        xaxis={"title": "outcome rate of rows containing the token", "tickformat": ".0%"},
-        yaxis={"title": "mean attention", "tickformat": ".3f", "rangemode": "tozero"},
-    ))  # fmt: skip
-    return fig
+    return marks
 
 
 # ---------------------------------------------------------------- heatmaps
-
-
-def _pivot(table: pd.DataFrame, columns: str, value: str, rows: list, cols: list) -> np.ndarray:
-    grid = table.pivot_table(index="feature", columns=columns, values=value, observed=True)
-    return grid.reindex(index=rows, columns=cols).to_numpy(dtype=float)
 
 
 def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
@@ -270,20 +206,20 @@ def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.F
     means = table.groupby("feature", sort=False)["attention"].mean()
     order = list(means.sort_values(ascending=False, kind="stable").index)
     heads = table.drop_duplicates("label").sort_values(["layer", "head"])
-    z = _pivot(table, "label", "attention", order, list(heads["label"]))
+    z = pivot(table, "label", "attention", order, list(heads["label"]))
     hover = np.array([[f"<b>{esc(f)}</b><br>layer {lay}, head {h}<br>attention: {v:.4f}"
                        for lay, h, v in zip(heads["layer"], heads["head"], row, strict=True)]
                       for f, row in zip(order, z, strict=True)])  # fmt: skip
-    fig = go.Figure(_heatmap(z, hover, "mean [CLS]<br>attention"))
+    fig = go.Figure(heatmap(z, hover, "mean [CLS]<br>attention"))
     layers = heads["layer"].to_numpy()
     labels = [{"x": float(np.flatnonzero(layers == layer).mean()), "y": 1, "yref": "paper",
                "yshift": 30, "showarrow": False, "text": f"<b>Layer {layer}</b>",
                "font": {"size": 12}} for layer in np.unique(layers)]  # fmt: skip
     fig.update_layout(**layout(
-        title=_title(title), height=bar_height(len(order), per_row=26, base=150),
-        shapes=_lines(np.flatnonzero(np.diff(layers)) + 0.5), annotations=labels,
-        xaxis=_category_axis([f"H{h}" for h in heads["head"]], reverse=False, side="top"),
-        yaxis=_category_axis(short_labels(order, 32)),
+        title=title_text(title), height=bar_height(len(order), per_row=26, base=150),
+        shapes=separator_lines(np.flatnonzero(np.diff(layers)) + 0.5), annotations=labels,
+        xaxis=category_axis([f"H{h}" for h in heads["head"]], reverse=False, side="top"),
+        yaxis=category_axis(short_labels(order, 32)),
     ) | {"margin": {"l": 10, "r": 20, "t": 96 if title else 64, "b": 20}})  # fmt: skip
     return fig
 
@@ -305,7 +241,7 @@ def segment_heatmap(
     segments = list(dict.fromkeys(table["segment"]))
     sizes = table.drop_duplicates("segment").set_index("segment")["n_rows"]
     overall = table.drop_duplicates("feature").set_index("feature")["overall"]
-    att = _pivot(table, "segment", "attention", order, segments)
+    att = pivot(table, "segment", "attention", order, segments)
     hover = np.array([[f"<b>{esc(f)}</b><br>segment: {esc(s)} ({sizes[s]:,} rows)"
                        f"<br>attention: {a:.4f}<br>all rows: {overall[f]:.4f}"
                        f"<br>difference: {a - overall[f]:+.4f}"
@@ -314,7 +250,7 @@ def segment_heatmap(
     if diverging:
         z = att - overall.reindex(order).to_numpy()[:, None]
         span = float(np.nanmax(np.abs(z))) if z.size and np.isfinite(z).any() else 0.0
-        trace = _heatmap(
+        trace = heatmap(
             z,
             hover,
             "segment −<br>all rows",
@@ -325,13 +261,13 @@ def segment_heatmap(
             cells="%{z:+.3f}",
         )
     else:
-        trace = _heatmap(att, hover, "mean [CLS]<br>attention")
+        trace = heatmap(att, hover, "mean [CLS]<br>attention")
     fig = go.Figure(trace)
     ticks = [f"{esc(s)}<br>n={sizes[s]:,}" for s in segments]
     fig.update_layout(**layout(
-        title=_title(title), height=bar_height(len(order), per_row=26, base=150),
-        xaxis=_category_axis(ticks, reverse=False, side="top"),
-        yaxis=_category_axis(short_labels(order, 32)),
+        title=title_text(title), height=bar_height(len(order), per_row=26, base=150),
+        xaxis=category_axis(ticks, reverse=False, side="top"),
+        yaxis=category_axis(short_labels(order, 32)),
     ))  # fmt: skip
     return fig
 
@@ -351,15 +287,15 @@ def token_matrix_heatmap(matrix: pd.DataFrame, *, title: str | None = None) -> g
     names = [esc(label) for label in keys["key_label"]]
     hover = np.array([[f"<b>{names[i]}</b> → <b>{names[j]}</b><br>attention: {z[i, j]:.4f}"
                        for j in range(n)] for i in range(n)])  # fmt: skip
-    fig = go.Figure(_heatmap(z, hover, "attention", cells="%{z:.2f}" if n <= 12 else None))
+    fig = go.Figure(heatmap(z, hover, "attention", cells="%{z:.2f}" if n <= 12 else None))
     kinds = keys["key_kind"].to_numpy()
     bounds = np.flatnonzero(kinds[1:] != kinds[:-1]) + 0.5
     ticks = short_labels(keys["key_label"], 22)
     fig.update_layout(**layout(
-        title=_title(title), height=max(440, 170 + 22 * n),
-        shapes=_lines(bounds, horizontal=True),
-        xaxis=_category_axis(ticks, reverse=False, tickangle=-55, title="attends to →"),
-        yaxis=_category_axis(ticks, title="from"),
+        title=title_text(title), height=max(440, 170 + 22 * n),
+        shapes=separator_lines(bounds, horizontal=True),
+        xaxis=category_axis(ticks, reverse=False, tickangle=-55, title="attends to →"),
+        yaxis=category_axis(ticks, title="from"),
     ))  # fmt: skip
     return fig
 
@@ -395,7 +331,7 @@ def token_strip(tokens: pd.DataFrame, *, per_line: int = 12, title: str | None =
         colorbar={"title": {"text": "attention"}, "thickness": 12, "outlinewidth": 0},
     ))  # fmt: skip
     fig.update_layout(**layout(
-        title=_title(title), height=110 + 46 * lines,
+        title=title_text(title), height=110 + 46 * lines,
         xaxis={"visible": False}, yaxis={"visible": False, "autorange": "reversed"},
     ))  # fmt: skip
     return fig
@@ -434,33 +370,10 @@ def highlight_html(
             out.append(esc(raw[cursor:start]))
             cursor = end
         piece = raw[start:end] if use_spans else f"{tokens['token'].iat[i]} "
-        out.append(_mark(piece, tokens.iloc[i], colors[i], float(scaled[i])))
+        out.append(attention_span(piece, tokens.iloc[i], colors[i], float(scaled[i])))
     out.append(esc(raw[cursor:]) if use_spans else "")
     head = (f'<div style="font-size:0.8rem;color:#64748B;margin-bottom:2px">{esc(label)}</div>'
             if label else "")  # fmt: skip
     body = ('<div style="line-height:2.2;font-size:1.05rem;white-space:pre-wrap;'
             f'word-break:break-word">{"".join(out)}</div>')  # fmt: skip
-    return f"<div>{head}{body}{_legend(top)}</div>"
-
-
-def _mark(piece: str, row: pd.Series, color: str, scaled: float) -> str:
-    token = esc(row["token"])
-    if not bool(row["seen"]):
-        tip = f"{token}: not seen by the model (past its token limit)"
-        return (f'<span title="{tip}" style="color:#94A3B8;text-decoration:line-through">'
-                f"{esc(piece)}</span>")  # fmt: skip
-    tip = f"{token}: attention {row['attention']:.4f}"
-    style = f"background:{color};border-radius:4px;padding:2px 3px;"
-    style += "color:white;" if scaled > 0.55 else "color:#1F2937;"
-    if not bool(row["in_vocab"]):
-        tip += " (unknown to the model: it saw [UNK])"
-        style += "text-decoration:underline dotted;"
-    return f'<span title="{tip}" style="{style}">{esc(piece)}</span>'
-
-
-def _legend(top: float) -> str:
-    gradient = ",".join(highlight_colors(np.linspace(0.0, 1.0, 5)))
-    return ('<div style="display:flex;align-items:center;gap:6px;font-size:0.75rem;'
-            'color:#64748B;margin-top:2px"><span>0</span><span style="display:inline-block;'
-            f'width:120px;height:8px;border-radius:4px;background:linear-gradient(90deg,'
-            f'{gradient})"></span><span>{top:.3f} (darkest)</span></div>')  # fmt: skip
+    return f"<div>{head}{body}{attention_legend(top)}</div>"

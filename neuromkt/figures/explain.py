@@ -15,9 +15,10 @@ from collections.abc import Mapping
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from neuromkt.figures._highlight import attribution_legend, attribution_span
+from neuromkt.figures._parts import category_axis, pivot, title_text
 from neuromkt.figures._style import (
     ACCENT,
     BRAND,
@@ -49,22 +50,6 @@ _LEGEND_ON_TOP = {  # legends of long names go between the title and the plot
                "y": 1.02, "yanchor": "bottom", "yref": "paper", "title": None},
     "margin": {"t": 104, "b": 44},
 }  # fmt: skip
-
-
-def _title(title: str | None) -> str | None:
-    return esc(title) if title else None
-
-
-def _axis(labels: list[str], *, reverse: bool = True) -> dict:
-    axis = {
-        "tickmode": "array",
-        "tickvals": list(range(len(labels))),
-        "ticktext": labels,
-        "automargin": True,
-        "showgrid": False,
-        "zeroline": False,
-    }
-    return axis | ({"autorange": "reversed"} if reverse else {})
 
 
 def _span(values: np.ndarray) -> float:
@@ -109,10 +94,10 @@ def ranking_bar(
     top = float(table["importance"].max()) if len(table) else 1.0
     fig = go.Figure(bar)
     fig.update_layout(**layout(
-        title=_title(title), height=bar_height(len(names)), bargap=0.25,
+        title=title_text(title), height=bar_height(len(names)), bargap=0.25,
         xaxis={"title": f"mean |attribution|{f' ({esc(unit)})' if unit else ''}",
                "range": [0, top * 1.18 or 1]},
-        yaxis=_axis(short_labels(names, 32)),
+        yaxis=category_axis(short_labels(names, 32)),
     ))  # fmt: skip
     return fig
 
@@ -149,9 +134,9 @@ def attribution_strip_figure(strip: pd.DataFrame, *, title: str | None = None) -
         ))  # fmt: skip
     fig.add_vline(x=0, line_width=1, line_color="#64748B")
     fig.update_layout(**layout(
-        title=_title(title), height=bar_height(len(features), per_row=44),
+        title=title_text(title), height=bar_height(len(features), per_row=44),
         xaxis={"title": "attribution (← lowers the score · raises it →)", "zeroline": False},
-        yaxis=_axis(short_labels(features, 32)),
+        yaxis=category_axis(short_labels(features, 32)),
     ))  # fmt: skip
     return fig
 
@@ -167,10 +152,8 @@ def segment_attribution_heatmap(table: pd.DataFrame, *, title: str | None = None
     table = table.assign(segment=table["segment"].astype(str))
     features = list(dict.fromkeys(table["feature"].astype(str)))
     segments = list(dict.fromkeys(table["segment"]))
-    grid = table.pivot_table(index="feature", columns="segment", values="importance")
-    z = grid.reindex(index=features, columns=segments).to_numpy(dtype=float)
-    signed = table.pivot_table(index="feature", columns="segment", values="signed_mean")
-    s = signed.reindex(index=features, columns=segments).to_numpy(dtype=float)
+    z = pivot(table, "segment", "importance", features, segments)
+    s = pivot(table, "segment", "signed_mean", features, segments)
     sizes = table.drop_duplicates("segment").set_index("segment")["rows"]
     hover = np.array([[f"<b>{esc(f)}</b><br>segment: {esc(g)} ({sizes[g]:,} rows)"
                        f"<br>mean |attribution|: {v:.4f}<br>mean attribution: {m:+.4f}"
@@ -184,9 +167,9 @@ def segment_attribution_heatmap(table: pd.DataFrame, *, title: str | None = None
     )  # fmt: skip
     fig = go.Figure(heat)
     fig.update_layout(**layout(
-        title=_title(title), height=bar_height(len(features), per_row=28, base=170),
-        xaxis=_axis(short_labels(segments, 18), reverse=False) | {"side": "top"},
-        yaxis=_axis(short_labels(features, 32)),
+        title=title_text(title), height=bar_height(len(features), per_row=28, base=170),
+        xaxis=category_axis(short_labels(segments, 18), reverse=False) | {"side": "top"},
+        yaxis=category_axis(short_labels(features, 32)),
     ))  # fmt: skip
     return fig
 
@@ -229,9 +212,9 @@ def waterfall_figure(steps: pd.DataFrame, *, title: str | None = None) -> go.Fig
         else ""
     )
     fig.update_layout(**layout(
-        title=(_title(title) or "") + note or None, height=bar_height(len(steps), per_row=30),
+        title=(title_text(title) or "") + note or None, height=bar_height(len(steps), per_row=30),
         xaxis={"title": output, "zeroline": False, "range": _waterfall_range(amounts, kinds)},
-        yaxis=_axis(short_labels(labels, 40)), waterfallgap=0.3,
+        yaxis=category_axis(short_labels(labels, 40)), waterfallgap=0.3,
     ))  # fmt: skip
     if probs:
         fig.update_layout(margin={"t": 72})
@@ -275,9 +258,9 @@ def attention_attribution_bars(table: pd.DataFrame, *, title: str | None = None)
         customdata=[f"<b>{esc(n)}</b><br>attribution: {v:+.4f}" for n, _, v in pairs],
         hovertemplate="%{customdata}<extra></extra>",
     ), row=1, col=2)  # fmt: skip
-    fig.update_layout(**layout(title=_title(title), height=bar_height(len(names)),
+    fig.update_layout(**layout(title=title_text(title), height=bar_height(len(names)),
                                showlegend=False, bargap=0.25))  # fmt: skip
-    fig.update_yaxes(_axis(short_labels(names, 28)), row=1, col=1)
+    fig.update_yaxes(category_axis(short_labels(names, 28)), row=1, col=1)
     fig.update_xaxes(title_text="share of attention", rangemode="tozero", row=1, col=1)
     fig.update_xaxes(title_text="← lowers · raises →", zeroline=True, zerolinecolor="#64748B",
                      row=1, col=2)  # fmt: skip
@@ -315,32 +298,13 @@ def token_attribution_html(
             piece, cursor = raw[start:end], end
         else:
             piece = str(tokens["token"].iat[i]) + " "
-        out.append(_shade(piece, str(tokens["token"].iat[i]), value, top))
+        out.append(attribution_span(piece, str(tokens["token"].iat[i]), value, top))
     out.append(esc(raw[cursor:]) if aligned else ("" if len(values) else esc(raw)))
     head = (f'<div style="font-size:0.8em;color:#64748B;margin-bottom:2px">{esc(label)}</div>'
             if label else "")  # fmt: skip
     body = ('<div style="line-height:2.1;font-size:1.05em;white-space:pre-wrap;'
             f'word-break:break-word">{"".join(out)}</div>')  # fmt: skip
-    return f"<div>{head}{body}{_legend(top)}</div>"
-
-
-def _shade(piece: str, token: str, value: float, top: float) -> str:
-    scaled = 0.0 if not math.isfinite(value) else max(-1.0, min(1.0, value / top))
-    color = sample_colorscale(DIVERGING, [0.5 + 0.45 * scaled])[0]
-    ink = "white" if abs(scaled) > 0.6 else "#1F2937"
-    tip = f"{esc(token)}: attribution {value:+.4f}"
-    style = f"background:{color};color:{ink};border-radius:4px;padding:1px 3px;"
-    return f'<span title="{tip}" style="{style}">{esc(piece)}</span>'
-
-
-def _legend(top: float) -> str:
-    stops = ",".join(sample_colorscale(DIVERGING, [0.05, 0.275, 0.5, 0.725, 0.95]))
-    return (
-        '<div style="display:flex;align-items:center;gap:6px;font-size:0.75em;'
-        f'color:#64748B;margin-top:4px"><span>lowers −{top:.3f}</span>'
-        '<span style="display:inline-block;width:140px;height:8px;border-radius:4px;'
-        f'background:linear-gradient(90deg,{stops})"></span><span>+{top:.3f} raises</span></div>'
-    )
+    return f"<div>{head}{body}{attribution_legend(top)}</div>"
 
 
 # ---------------------------------------------------------------- agreement
@@ -379,16 +343,11 @@ def tau_histogram(
     if len(tau):
         mean = float(tau.mean())
         side = "top left" if mean < band[1] else "top right"
-        fig.add_vline(
-            x=mean,
-            line_color=BRAND,
-            line_dash="dash",
-            annotation_position=side,
-            annotation_text=f"mean τ {mean:.2f}",
-            annotation_font_color=BRAND,
-        )
+        fig.add_vline(x=mean, line_color=BRAND, line_dash="dash",
+                      annotation_text=f"mean τ {mean:.2f}", annotation_position=side,
+                      annotation_font_color=BRAND)  # fmt: skip
     fig.update_layout(**layout(
-        title=_title(title), height=440, barmode="overlay",
+        title=title_text(title), height=440, barmode="overlay",
         xaxis={"title": "Kendall τ (attention vs |attribution|)", "range": [-1, 1]},
         yaxis={"title": "rows"},
         legend=True,
@@ -426,7 +385,7 @@ def deletion_figure(
         ))  # fmt: skip
     fig.add_hline(y=0, line_width=1, line_color="#64748B")
     fig.update_layout(**layout(
-        title=_title(title), height=440,
+        title=title_text(title), height=440,
         xaxis={"title": "inputs removed (set to the baseline), by rank", "dtick": 1},
         yaxis={"title": "share of the score difference left", "tickformat": ".0%"},
         legend=True,

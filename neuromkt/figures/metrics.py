@@ -1,11 +1,11 @@
-"""Figures of how well a model does: training curves, ROC, PR, calibration, confusion,
-residuals, lift and cumulative gains.
+"""Figures of how well a model does: ROC, PR, calibration, confusion, residuals, lift
+and cumulative gains.
 
 Pure functions ``table -> plotly Figure`` over the tables of :mod:`neuromkt.metrics`
 (``roc_curve``, ``pr_curve``, ``calibration_table``, ``confusion_matrix``,
-``residuals_frame``, ``lift_table``) and over a training history; no Streamlit, no
-model calls. User text (class labels, metric names) is escaped before it reaches
-plotly.
+``residuals_frame``, ``lift_table``); no Streamlit, no model calls. User text (class
+labels, metric names) is escaped before it reaches plotly. The training curve is in
+:mod:`neuromkt.figures.training`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,10 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from neuromkt.figures._style import ACCENT, BRAND, MUTED, esc, layout, short_labels
+
+# Kept importable from here while neuromkt/ui/train_views.py and train_results.py (owned by
+# the UI) still import it from this module; its home is neuromkt.figures.training.
+from neuromkt.figures.training import training_curve_figure
 
 __all__ = [
     "calibration_figure",
@@ -34,109 +38,6 @@ __all__ = [
 _HEIGHT = 380
 _CHANCE = {"color": MUTED, "dash": "dash", "width": 1.5}
 _MAX_POINTS = 5000  # scatter plots show at most this many points (evenly spaced rows)
-
-
-def training_curve_figure(
-    epochs: pd.DataFrame,
-    *,
-    metric: str,
-    metric_label: str,
-    steps: pd.DataFrame | None = None,
-    best_epoch: int | None = None,
-    n_epochs: int | None = None,
-    title: str | None = None,
-) -> go.Figure:
-    """Training loss and the validation metric, epoch by epoch (live while training).
-
-    Args:
-        epochs: One row per finished epoch with ``epoch``, ``loss`` and ``val_<metric>``
-            (the records of ``TrainResult.history``). May be empty.
-        metric: The validation metric's key, e.g. ``"roc_auc"``.
-        metric_label: Its display name, e.g. ``"AUC"``.
-        steps: Running training loss within epochs: ``position`` (fractional epoch,
-            e.g. 2.5 = half way through epoch 3) and ``loss``. Optional.
-        best_epoch: Marks the epoch whose weights were kept.
-        n_epochs: The planned number of epochs; the epoch axis then spans all of them.
-        title: The figure title.
-
-    Returns:
-        Traces, in order: "training loss (running)" when ``steps`` has rows,
-        "training loss" and "validation <label>" (on the right axis) when ``epochs``
-        has rows.
-    """
-    fig = go.Figure()
-    if steps is not None and len(steps):
-        fig.add_scatter(
-            x=steps["position"], y=steps["loss"], name="training loss (running)",
-            mode="lines+markers" if len(steps) < 40 else "lines",
-            line={"color": BRAND, "width": 1.5}, marker={"size": 4}, opacity=0.55,
-            hovertemplate="epoch %{x:.2f}<br>loss %{y:.4f}<extra></extra>",
-        )  # fmt: skip
-    column = f"val_{metric}"
-    if len(epochs):
-        fig.add_scatter(
-            x=epochs["epoch"], y=epochs["loss"], mode="lines+markers", name="training loss",
-            line={"color": BRAND, "width": 2.5}, marker={"size": 8},
-            hovertemplate="epoch %{x}<br>training loss %{y:.4f}<extra></extra>",
-        )  # fmt: skip
-    y2: dict[str, object] = {}
-    if len(epochs) and column in epochs:
-        label = esc(metric_label)
-        values = epochs[column].astype(float)
-        fig.add_scatter(
-            x=epochs["epoch"], y=values, mode="lines+markers", yaxis="y2",
-            name=f"validation {label}", line={"color": ACCENT, "width": 2.5},
-            marker={"size": 8, "symbol": "diamond"},
-            hovertemplate=f"epoch %{{x}}<br>validation {label} %{{y:.4f}}<extra></extra>",
-        )  # fmt: skip
-        y2 = _padded_range(values)
-    if best_epoch:
-        fig.add_vline(
-            x=best_epoch, line={"color": MUTED, "dash": "dot", "width": 1.5},
-            annotation={"text": f"kept: epoch {best_epoch}", "font": {"color": MUTED}},
-            annotation_position="top left",
-        )  # fmt: skip
-    last = max(float(n_epochs or 0), _last_epoch(epochs, steps))
-    fig.update_layout(
-        **layout(
-            title=esc(title) if title else None,
-            height=340,
-            legend=True,
-            xaxis={
-                "title": "epoch",
-                "range": [0, max(last, 1.0) + max(0.3, last * 0.02)],
-                "dtick": 1 if last <= 12 else None,
-            },
-            yaxis={"title": "training loss", "color": BRAND, "rangemode": "tozero"},
-            yaxis2={
-                "title": f"validation {esc(metric_label)}",
-                "overlaying": "y",
-                "side": "right",
-                "color": ACCENT,
-                "showgrid": False,
-                "tickformat": ".3~f",
-                **y2,
-            },
-        )
-    )
-    return fig
-
-
-def _last_epoch(epochs: pd.DataFrame, steps: pd.DataFrame | None) -> float:
-    return max(
-        float(epochs["epoch"].max()) if len(epochs) else 0.0,
-        float(steps["position"].max()) if steps is not None and len(steps) else 0.0,
-    )
-
-
-def _padded_range(values: pd.Series) -> dict[str, object]:
-    """An axis range around ``values`` with some room (plotly's own is odd for one point)."""
-    finite = values[np.isfinite(values)]
-    if finite.empty:
-        return {}
-    lo, hi = float(finite.min()), float(finite.max())
-    pad = max((hi - lo) * 0.15, abs(hi) * 0.02, 1e-3)
-    return {"range": [lo - pad, hi + pad]}
 
 
 def roc_figure(
@@ -168,8 +69,7 @@ def roc_figure(
             title=esc(title or "ROC curve"),
             height=_HEIGHT,
             legend=True,
-            xaxis={"title": "false positive rate", "range": [0, 1], "tickformat": ".0%"},
-            yaxis={"title": "true positive rate", "range": [0, 1.02], "tickformat": ".0%"},
+            **_share_axes("false positive rate", "true positive rate"),
         )
     )
     return fig
@@ -210,12 +110,7 @@ def pr_figure(
             title=esc(title or "Precision and recall"),
             height=_HEIGHT,
             legend=True,
-            xaxis={
-                "title": "recall (share of positives found)",
-                "range": [0, 1],
-                "tickformat": ".0%",
-            },
-            yaxis={"title": "precision", "range": [0, 1.02], "tickformat": ".0%"},
+            **_share_axes("recall (share of positives found)", "precision"),
         )
     )
     return fig
@@ -428,16 +323,9 @@ def gains_figure(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
             title=esc(title or "Cumulative gains"),
             height=_HEIGHT,
             legend=True,
-            xaxis={
-                "title": "share of rows contacted, best scores first",
-                "range": [0, 1],
-                "tickformat": ".0%",
-            },
-            yaxis={
-                "title": "share of all positives found",
-                "range": [0, 1.02],
-                "tickformat": ".0%",
-            },
+            **_share_axes(
+                "share of rows contacted, best scores first", "share of all positives found"
+            ),
         )
     )
     return fig
@@ -477,6 +365,14 @@ def decile_figure(table: pd.DataFrame, *, target: str, title: str | None = None)
         )
     )
     return fig
+
+
+def _share_axes(x_title: str, y_title: str) -> dict[str, dict[str, object]]:
+    """Both axes from 0 to 100% (y with a little headroom), for curves of rates and shares."""
+    return {
+        "xaxis": {"title": x_title, "range": [0, 1], "tickformat": ".0%"},
+        "yaxis": {"title": y_title, "range": [0, 1.02], "tickformat": ".0%"},
+    }
 
 
 def _thin(frame: pd.DataFrame, limit: int = _MAX_POINTS) -> pd.DataFrame:
