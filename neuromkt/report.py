@@ -51,23 +51,25 @@ MAX_EXPLAIN_ROWS = 1_000  # rows explained for the attention and attribution sec
 
 # ---------------------------------------------------------------- the page
 
+# Long tokens and column names (no spaces to break at) wrap anywhere rather than widen
+# the page: ``overflow-wrap:anywhere`` on the body, inherited by every element.
 _CSS = """
 :root{--brand:#4338CA;--ink:#1F2937;--muted:#64748B;--line:#E2E8F0;--bg:#F6F7FB}
 *{box-sizing:border-box}
 body{margin:0;color:var(--ink);background:var(--bg);font:16px/1.55 -apple-system,
 BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial,"Noto Sans","PingFang SC",
-"Microsoft YaHei",sans-serif}
+"Microsoft YaHei",sans-serif;overflow-wrap:anywhere}
 .wrap{max-width:1200px;margin:0 auto;padding:0 32px}
 .hero{background:linear-gradient(135deg,#1E1B4B,#4338CA 60%,#6366F1);color:#fff;
 padding:44px 0 36px}
 .eyebrow{text-transform:uppercase;letter-spacing:.14em;font-size:12px;opacity:.8;margin:0 0 10px}
-h1{font-size:40px;line-height:1.15;margin:0 0 14px;font-weight:700;word-break:break-word}
+h1{font-size:40px;line-height:1.15;margin:0 0 14px;font-weight:700}
 .meta{display:flex;flex-wrap:wrap;gap:6px 28px;margin:0;opacity:.92}
 .kpis{display:grid;grid-template-columns:repeat(auto-fit,minmax(190px,1fr));gap:14px;
 margin-top:26px}
 .kpi{background:rgba(255,255,255,.12);border:1px solid rgba(255,255,255,.18);
 border-radius:12px;padding:12px 18px}
-.kpi span{display:block;font-size:13px;opacity:.8}.kpi b{font-size:24px;word-break:break-word}
+.kpi span{display:block;font-size:13px;opacity:.8}.kpi b{font-size:24px}
 nav{display:flex;flex-wrap:wrap;gap:4px 20px;padding-top:18px;font-size:14px}
 nav a{color:var(--brand);text-decoration:none}nav a:hover{text-decoration:underline}
 section{background:#fff;border:1px solid var(--line);border-radius:14px;padding:26px 32px;
@@ -83,9 +85,9 @@ align-items:start}
 table{border-collapse:collapse;width:100%;font-size:14px}
 th{text-align:left;color:var(--muted);font-weight:600;border-bottom:2px solid var(--line);
 padding:6px 8px}
-td{border-bottom:1px solid var(--line);padding:6px 8px;vertical-align:top;word-break:break-word}
+td{border-bottom:1px solid var(--line);padding:6px 8px;vertical-align:top}
 td.num{text-align:right;font-variant-numeric:tabular-nums}
-td:first-child{white-space:nowrap}.roles td:nth-child(2){white-space:nowrap;color:var(--muted)}
+.roles td:nth-child(2){white-space:nowrap;color:var(--muted)}
 ul.summary{font-size:18px;line-height:1.6;padding-left:22px;margin:0}ul.summary li{margin:8px 0}
 .facts{display:flex;gap:14px;flex-wrap:wrap;margin-bottom:16px}
 .fact{background:var(--bg);border:1px solid var(--line);border-radius:10px;padding:8px 16px}

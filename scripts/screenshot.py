@@ -1,60 +1,69 @@
-"""Take the README's screenshots of the running dashboard in headless Chromium.
+"""Refresh the README's screenshots from the browser journey test.
 
-Starts the app, opens Home, clicks "Try the sample" on the first sample and saves
-full-page screenshots of Home and of the Data page under ``docs/``.
+The journey test (``tests/browser/test_journey.py``) walks a new user through every
+page in headless Chromium and saves a full-page screenshot of each step under
+``test-artifacts/journey/``. This script runs that walk and copies the steps the
+README shows to ``docs/screenshot-<step>.png``, so the pictures always come from the
+same, tested path through the app.
 
-Usage: ``python scripts/screenshot.py [--out docs] [--width 1400]`` (``make screenshot``).
+Usage: ``python scripts/screenshot.py [--out docs]`` (``make screenshot``).
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from _launch import ROOT, full_page_screenshot, launch_kwargs, running_app, wait_settled
+ROOT = Path(__file__).resolve().parent.parent
+JOURNEY = ROOT / "tests" / "browser" / "test_journey.py"
+SHOTS = ROOT / "test-artifacts" / "journey"
+README_STEPS = ("home", "data", "attention", "explain")  # docs/screenshot-<step>.png
 
 
-def take_screenshots(out_dir: Path, width: int = 1400) -> list[Path]:
-    """Drive Home → Try the sample → Data and save a screenshot of each page.
+def run_journey() -> None:
+    """Run the journey's steps (not the side tests); raise if any step fails or skips."""
+    command = [sys.executable, "-m", "pytest", str(JOURNEY), "-q", "-p", "no:cacheprovider",
+               "-k", "test_0", "-rs", "--timeout=600"]  # fmt: skip
+    result = subprocess.run(command, cwd=ROOT, check=False, capture_output=True, text=True)
+    print(result.stdout[-2000:], end="")
+    if result.returncode != 0 or " skipped" in result.stdout:
+        raise SystemExit(f"the journey did not pass in full; screenshots not updated:\n"
+                         f"{result.stderr[-2000:]}")  # fmt: skip
+
+
+def copy_screenshots(out_dir: Path, steps: Sequence[str] = README_STEPS) -> list[Path]:
+    """Copy the journey's screenshot of each of ``steps`` to ``out_dir``.
 
     Args:
         out_dir: Folder for the PNG files (created if needed).
-        width: Browser window width in pixels.
+        steps: Step names, as in the journey's ``NN-<step>.png`` files.
 
     Returns:
         The files written.
     """
-    from playwright.sync_api import sync_playwright
-
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    with running_app() as url, sync_playwright() as pw:
-        browser = pw.chromium.launch(**launch_kwargs())
-        try:
-            page = browser.new_page(viewport={"width": width, "height": 900})
-            page.goto(url)
-            wait_settled(page)
-            written.append(full_page_screenshot(page, out_dir / "screenshot-home.png"))
-            page.get_by_role("button", name="Try the sample").first.click()
-            page.wait_for_url("**/data")
-            wait_settled(page)
-            page.wait_for_selector('[data-testid="stPlotlyChart"]')
-            wait_settled(page)
-            written.append(full_page_screenshot(page, out_dir / "screenshot-data.png"))
-        finally:
-            browser.close()
+    for step in steps:
+        found = sorted(SHOTS.glob(f"[0-9][0-9]-{step}.png"))
+        if not found:
+            raise SystemExit(f"no screenshot of the step '{step}' in {SHOTS}")
+        target = out_dir / f"screenshot-{step}.png"
+        shutil.copyfile(found[-1], target)
+        written.append(target)
     return written
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the arguments, take the screenshots, print where they went."""
+    """Parse the arguments, run the journey, copy its screenshots, print where they went."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs", help="output folder")
-    parser.add_argument("--width", type=int, default=1400, help="window width in pixels")
     args = parser.parse_args(argv)
-    for path in take_screenshots(args.out, args.width):
+    run_journey()
+    for path in copy_screenshots(args.out):
         print(f"wrote {path}")
     return 0
 

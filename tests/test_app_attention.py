@@ -13,7 +13,7 @@ from neuromkt.data import frame_fingerprint
 from neuromkt.ui import attention_views as av
 from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "attention.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "attention.py")
 
 
 def _app(frame=None, bundle=None, schema=None) -> AppTest:

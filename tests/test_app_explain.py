@@ -12,7 +12,7 @@ from neuromkt.data import frame_fingerprint
 from neuromkt.ui import explain_views as ev
 from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "explain.py")
+PAGE = str(Path(__file__).resolve().parents[1] / "views" / "explain.py")
 
 
 def _app(frame=None, bundle=None, schema=None) -> AppTest:

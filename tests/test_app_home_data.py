@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -121,6 +123,17 @@ def test_try_the_sample_loads_it_and_opens_the_data_page(key: str) -> None:
     assert len(at.get("plotly_chart")) == 3  # rate by category, overview, distribution
 
 
+def test_the_app_freezes_its_startup_objects_once() -> None:
+    """Streamlit collects garbage after every run; the app's long-lived objects (torch,
+    pandas, plotly, the pages' modules) are frozen once, so that pass stays short."""
+    at = _app()
+    frozen = gc.get_freeze_count()
+    assert frozen > 50_000
+    assert "neuromkt.ui.explain_views" in sys.modules  # a page's module, frozen too
+    at.run()
+    assert gc.get_freeze_count() == frozen  # once per process, not once per run
+
+
 def test_sessions_do_not_share_data() -> None:
     first = _with_sample("ads")
     second = _app()
@@ -216,6 +229,13 @@ def test_upload_a_table() -> None:
     assert dataset.frame.shape == (4, 3)
     assert dataset.schema.target is None
     assert any("Choose the outcome column" in info.value for info in at.info)
+    # the page ran again after loading: the sidebar (drawn first) names the new table
+    sidebar = " ".join(markdown.value for markdown in at.sidebar.markdown)
+    assert "mine\\.csv" in sidebar and "4 rows × 3 columns" in sidebar
+    said = escape_markdown("Loaded “mine.csv”: 4 rows × 3 columns.")
+    assert [message.value for message in at.success] == [said]
+    at.run()  # the message is shown once; the file is not loaded again
+    assert not at.success and _dataset(at) is dataset
 
 
 def test_broken_upload_shows_the_error_and_keeps_the_previous_data() -> None:
@@ -277,3 +297,4 @@ def test_escape_markdown_renders_user_text_literally() -> None:
         r"\*\*bold\*\* \[x\]\(y\) \:red\[z\] \$1"
     )
     assert escape_markdown("two\nlines") == "two lines"
+    assert escape_markdown("a&quot;b <i>") == r"a\&quot;b \<i\>"  # entities stay as typed

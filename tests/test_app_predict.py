@@ -23,7 +23,7 @@ from neuromkt.ui.predict_views import (
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/predict.py"
+PAGE = "views/predict.py"
 
 
 def _dataset(frame: pd.DataFrame) -> Dataset:
@@ -122,7 +122,7 @@ def test_what_if_edits_move_the_score(tiny_bundle, rows) -> None:
     edited = next(m for m in at.metric if m.label.startswith("Edited"))
     assert edited.delta.startswith("+")
     assert any("Changed" in _plain(md.value) and "events" in md.value for md in at.markdown)
-    visitor = next(s for s in at.selectbox if s.label == "returning_visitor")
+    visitor = next(s for s in at.selectbox if _plain(s.label) == "returning_visitor")
     visitor.set_value("yes").run()
     assert not at.exception
     assert any("returning" in md.value for md in at.markdown if "Changed" in md.value)

@@ -13,7 +13,7 @@ from neuromkt.ui.report_views import KEY_REPORT, W_REPORT_BUILD, W_REPORT_TITLE
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "pages/report.py"
+PAGE = "views/report.py"
 
 
 def _page(bundle=None, frame: pd.DataFrame | None = None) -> AppTest:

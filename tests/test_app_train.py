@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from neuromkt.bundle import bundle_to_zip_bytes
 from neuromkt.data import frame_fingerprint
 from neuromkt.model import ModelConfig
 from neuromkt.registry import Registry
@@ -39,10 +40,11 @@ from neuromkt.ui.train_views import (
     W_START,
     W_STOP,
     W_TIME_LIMIT,
+    W_UPLOAD,
 )
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TRAIN_PAGE = "pages/train.py"
+TRAIN_PAGE = "views/train.py"
 BINARY_CARDS = ["AUC", "PR-AUC", "Accuracy", "F1", "Log loss"]
 
 
@@ -105,6 +107,26 @@ def test_without_data_the_page_links_to_the_data_page() -> None:
     at = _open()
     assert "No data yet" in _texts(at.info)
     assert not at.button  # nothing to train
+
+
+def test_without_data_a_saved_model_can_be_loaded(tiny_bundle) -> None:
+    """A bundle zip and a saved run load without data; the page says data is needed next."""
+    at = _open()
+    data = bundle_to_zip_bytes(tiny_bundle)
+    at.file_uploader(key=W_UPLOAD).set_value(("model.zip", data, "application/zip")).run()
+    assert not at.exception
+    assert at.session_state[KEY_BUNDLE].name == tiny_bundle.name
+    assert "from the uploaded file" in _texts(at.success)
+    assert "add a data set on the Data page" in _texts(at.info)
+    assert [metric.label for metric in at.metric] == BINARY_CARDS  # the saved metrics
+    at.button(key=W_SAVE).click().run()  # saved without a data set
+    assert not at.exception and "Saved as" in _texts(at.success)
+    run = Registry().list_runs().iloc[0]
+    assert run["dataset"] == "(unnamed data)"
+    at = _open()
+    at.button(key=W_LOAD_RUN).click().run()
+    assert not at.exception and at.session_state[KEY_BUNDLE].name == tiny_bundle.name
+    assert "add a data set on the Data page" in _texts(at.info)
 
 
 def test_without_an_outcome_the_page_asks_for_one(clicks) -> None:

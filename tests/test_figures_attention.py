@@ -265,7 +265,7 @@ def test_token_titles_cannot_break_out_of_the_attribute() -> None:
     weights = _weights(text, tokens, [(0, 2), (3, 23)], [0.1, 0.2])
     out = highlight_html(text, weights)
     assert 'onmouseover="alert' not in out
-    assert "&quot;" in out
+    assert "&#34;" in out
 
 
 def test_highlight_without_spans_lists_the_tokens() -> None:

@@ -131,7 +131,7 @@ def test_token_html_escapes_hostile_text_between_tokens() -> None:
     html = token_attribution_html(text, tokens, label="<i>headline</i>")
     assert "<script" not in html and "<img" not in html and "<i>" not in html
     assert "&lt;script&gt;" in html and "&lt;img" in html and "&lt;i&gt;headline" in html
-    assert "onerror=&quot;" in html  # quotes escaped too: no attribute can break out
+    assert "onerror=&#34;" in html  # quotes escaped too: no attribute can break out
     assert "&amp; " in html
 
 
@@ -142,7 +142,7 @@ def test_token_html_escapes_hostile_tokens_when_unaligned() -> None:
     )  # fmt: skip
     html = token_attribution_html("whatever", tokens)
     assert "<b>" not in html and 'onclick="' not in html
-    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "onclick=&quot;y" in html
+    assert "&lt;b&gt;bold&lt;/b&gt;" in html and "onclick=&#34;y" in html
     assert html.count("<span title=") == 3  # one mark per token, in token order
 
 

@@ -45,9 +45,9 @@ from neuromkt.ui.train_views import W_SAVE, W_SAVE_NAME
 from neuromkt.ui.train_views import W_UPLOAD as W_MODEL_UPLOAD
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_PAGE = str(ROOT / "pages" / "data.py")
-TRAIN_PAGE = str(ROOT / "pages" / "train.py")
-PREDICT_PAGE = str(ROOT / "pages" / "predict.py")
+DATA_PAGE = str(ROOT / "views" / "data.py")
+TRAIN_PAGE = str(ROOT / "views" / "train.py")
+PREDICT_PAGE = str(ROOT / "views" / "predict.py")
 PREVIOUS = pd.DataFrame({"spend": [1.5, 2.5, 3.0, 4.0], "channel": ["web", "app"] * 2,
                          "bought": [0, 1, 1, 0]})  # fmt: skip
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")

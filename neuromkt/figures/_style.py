@@ -54,8 +54,15 @@ _HIGHLIGHT = "Purples"  # text backgrounds: light to dark, readable with dark te
 
 
 def esc(text: Any) -> str:
-    """User text made safe for plotly strings and HTML (plotly renders some tags)."""
-    return html.escape(str(text), quote=True)
+    """User text made safe for plotly strings and for HTML, text and attribute values.
+
+    ``<``, ``>`` and ``&`` become entities, so neither plotly (which renders a few tags,
+    links among them) nor a browser reads markup in the text. Quotes are escaped too,
+    for HTML attribute values, but as numeric references (``&#34;``, ``&#x27;``):
+    plotly decodes those and shows the quote as typed, while it would show the named
+    ``&quot;`` literally.
+    """
+    return html.escape(str(text), quote=True).replace("&quot;", "&#34;")
 
 
 def short(text: Any, limit: int = 28) -> str:

@@ -11,13 +11,20 @@ import re
 
 __all__ = ["escape_markdown"]
 
-# Characters with a meaning in Streamlit markdown: CommonMark punctuation, plus
-# ":" (emoji and icon shortcodes), "$" (LaTeX) and "~" (strikethrough).
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$])")
+# Characters with a meaning in Streamlit markdown: CommonMark punctuation, "&" (entity
+# references such as "&quot;"), ":" (emoji and icon shortcodes), "$" (LaTeX) and "~"
+# (strikethrough). CommonMark lets a backslash escape any ASCII punctuation.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~:$&])")
 
 
 def escape_markdown(text: object) -> str:
-    """Escape user text (file names, column names, values) for ``st.markdown``.
+    """Escape user text (file names, column names, values) for Streamlit markdown.
+
+    Use it wherever user text reaches markdown: ``st.markdown``, ``st.caption``,
+    ``st.error``/``st.warning``/``st.info``/``st.success``, headers, and the labels,
+    values and help of widgets and metrics. The text then shows as typed and stays
+    inert (no link, no HTML, no formatting). Option texts of select boxes and table
+    cells are plain text already and need no escaping.
 
     Args:
         text: Any value; it is converted with ``str``.

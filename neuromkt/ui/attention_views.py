@@ -423,7 +423,10 @@ def _row_by_search(data: AttentionData, columns: list[str]) -> Hashable | None:
         return None
     matches = search_rows(data.frame, column, query)
     if not matches:
-        st.info(f"No row's {column} contains “{query}”.", icon=":material/search_off:")
+        st.info(
+            f"No row's {escape_markdown(column)} contains “{escape_markdown(query)}”.",
+            icon=":material/search_off:",
+        )
         return None
     cells = data.frame[column]
     return st.selectbox(
@@ -473,7 +476,8 @@ def words_tab(result: TokenResult, column: str, *, task: str, min_count: int) ->
     vocab = result.vocabulary
     if vocab.empty:
         st.info(
-            f"No token of {column} is found in {min_count} rows or more; lower the minimum.",
+            f"No token of {escape_markdown(column)} is found in {min_count} rows or more; "
+            "lower the minimum.",
             icon=":material/info:",
         )
         return
@@ -592,5 +596,8 @@ def row_summary(detail: RowDetail, data: AttentionData, bundle: ModelBundle) -> 
         help="Binary: the probability of the positive outcome; multiclass: of the likeliest class.",
     )
     if bundle.target in data.frame.columns:
-        outcome_m.metric(f"Actual {bundle.target}", str(data.frame.at[detail.row, bundle.target]))
+        outcome_m.metric(
+            f"Actual {escape_markdown(bundle.target)}",
+            escape_markdown(data.frame.at[detail.row, bundle.target]),
+        )
     row_m.metric("Row", f"{detail.row}")

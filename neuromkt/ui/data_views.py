@@ -45,6 +45,7 @@ from neuromkt.ui.state import (
     roles_editor_key,
     schema_widget_key,
     set_dataset,
+    set_notice,
     set_schema,
     try_sample,
 )
@@ -69,7 +70,8 @@ __all__ = [
     "upload_limit_mb",
 ]
 
-ACCEPTED_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx", "jsonl", "json"]
+# ".xls" is accepted so that the loader can say to save it as .xlsx (it cannot read it).
+ACCEPTED_TYPES = ["csv", "tsv", "txt", "gz", "zip", "parquet", "xlsx", "xls", "jsonl", "json"]
 _CACHE_TTL_S = 3600  # cached frames and profiles are dropped after an hour
 _GROUPING_ROLES = ("categorical", "numeric")  # roles offered for "rate by category"
 
@@ -102,7 +104,9 @@ def handle_upload(uploaded: Any) -> UploadOutcome | None:
     """Load a newly uploaded file as the data set, once per upload.
 
     On a ``DataError`` the previous data set stays in place and the outcome carries
-    the message. The same upload is not read again on later reruns.
+    the message. A file that loads becomes the data set and the script reruns at once
+    (so the sidebar shows it), with a success message kept for that run. The same upload
+    is not read again on later reruns.
 
     Args:
         uploaded: The ``st.file_uploader`` value: an ``UploadedFile`` or None.
@@ -122,11 +126,14 @@ def handle_upload(uploaded: Any) -> UploadOutcome | None:
         schema = infer_schema(frame)
     except DataError as exc:
         outcome = UploadOutcome(uploaded.file_id, name, error=str(exc))
-    else:
-        set_dataset(frame, name, schema)
-        outcome = UploadOutcome(uploaded.file_id, name)
-    st.session_state[KEY_UPLOAD] = outcome
-    return outcome
+        st.session_state[KEY_UPLOAD] = outcome
+        return outcome
+    dataset = set_dataset(frame, name, schema)
+    st.session_state[KEY_UPLOAD] = UploadOutcome(uploaded.file_id, name)
+    # Run the page again, so that the sidebar, drawn before the page, names the new data
+    # set; the message waits in the session for that run.
+    set_notice(f"Loaded “{name}”: {dataset.shape_text}.")
+    st.rerun()
 
 
 def sample_picker() -> None:

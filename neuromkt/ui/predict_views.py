@@ -122,7 +122,7 @@ def source_picker(dataset: Dataset | None) -> Source | None:
     try:
         frame = load_upload(uploaded.getvalue(), str(uploaded.name))
     except DataError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return None
     return Source(frame, str(uploaded.name), frame_fingerprint(frame))
 
@@ -150,7 +150,7 @@ def score_controls(bundle: ModelBundle, source: Source) -> Scored | None:
         return kept
     check = check_schema(bundle, source.frame, reasons=reasons)
     if not check.ok:
-        st.error(check.message(), icon=":material/error:")
+        st.error(escape_markdown(check.message()), icon=":material/error:")
         return None
     n = len(source.frame)
     if not st.button(f"Score {n:,} rows", key=W_SCORE, type="primary", icon=":material/bolt:"):
@@ -169,7 +169,7 @@ def _score(
     try:
         frame = score_frame(bundle, source.frame, reasons=reasons, progress=progress)
     except (DataError, ModelError) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return None
     finally:
         bar.empty()
@@ -231,6 +231,7 @@ def top_pct_slider() -> int:
 
 def reach_metrics(reach: Reach, bundle: ModelBundle, outcome: str) -> None:
     """Rows contacted, the score cut-off, the share of converters reached and the lift."""
+    outcome = escape_markdown(outcome)
     rows_m, cut_m, reach_m, lift_m = st.columns(4)
     rows_m.metric("Rows to contact", f"{reach.n_contacted:,}", f"of {reach.n_rows:,}",
                   delta_color="off", delta_arrow="off")  # fmt: skip

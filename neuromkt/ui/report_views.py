@@ -16,6 +16,7 @@ import streamlit as st
 
 from neuromkt.errors import DataError, ModelError
 from neuromkt.report import build_report
+from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_views import bundle_key
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def report_controls(bundle: ModelBundle, dataset: Dataset, title: str) -> BuiltR
             progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message),
         )  # fmt: skip
     except (DataError, ModelError) as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(escape_markdown(exc), icon=":material/error:")
         return None
     finally:
         bar.empty()

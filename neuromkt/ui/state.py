@@ -66,8 +66,8 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------- page paths
-DATA_PAGE = "pages/data.py"  # where a data set is loaded (guards link here)
-TRAIN_PAGE = "pages/train.py"  # where a model is trained or loaded (added by the Train page)
+DATA_PAGE = "views/data.py"  # where a data set is loaded (guards link here)
+TRAIN_PAGE = "views/train.py"  # where a model is trained or loaded (added by the Train page)
 
 # ---------------------------------------------------------------- state keys
 KEY_DATASET = "nm_dataset"  # Dataset | None: the data set every page works on

@@ -45,7 +45,7 @@ __all__ = ["accept_upload", "save_and_download", "saved_models", "upload_bundle"
 # ---------------------------------------------------------------- save and download
 
 
-def save_and_download(bundle: ModelBundle, dataset: Dataset) -> None:
+def save_and_download(bundle: ModelBundle, dataset: Dataset | None) -> None:
     """A name, "Save to registry" and "Download bundle" for the current model."""
     if st.session_state.get(KEY_NAME_OWNER) is not bundle:
         st.session_state[W_SAVE_NAME] = bundle.name
@@ -58,7 +58,7 @@ def save_and_download(bundle: ModelBundle, dataset: Dataset) -> None:
         )  # fmt: skip
         save_col.button(
             "Save to registry", key=W_SAVE, type="primary", icon=":material/save:",
-            on_click=_save, args=(bundle, dataset.name), width="stretch",
+            on_click=_save, args=(bundle, dataset.name if dataset else ""), width="stretch",
         )  # fmt: skip
         download_col.download_button(
             "Download bundle", data=lambda: bundle_to_zip_bytes(bundle),
@@ -92,8 +92,11 @@ def _save(bundle: ModelBundle, dataset_name: str) -> None:
 # ---------------------------------------------------------------- load a model
 
 
-def saved_models(dataset: Dataset) -> None:
-    """The saved runs: a table with their metrics; load, rename, delete, compare."""
+def saved_models(dataset: Dataset | None) -> None:
+    """The saved runs: a table with their metrics; load, rename, delete, compare.
+
+    ``dataset`` (None before one is loaded) marks the runs trained on exactly it.
+    """
     show_messages("runs")
     try:
         runs = Registry().list_runs()
@@ -111,7 +114,7 @@ def saved_models(dataset: Dataset) -> None:
     table = runs.assign(
         metric=runs["primary_metric"].map(lambda m: METRIC_LABELS.get(m, m)),
         created=runs["created_at"].map(format_created),
-        same_data=runs["data_fingerprint"] == dataset.fingerprint,
+        same_data=runs["data_fingerprint"] == (dataset.fingerprint if dataset else None),
     )
     st.dataframe(
         table[["name", "dataset", "target", "task", "metric", "primary_value", "created",
@@ -144,8 +147,12 @@ def _reset_registry() -> None:
         post_message("runs", "error", str(exc))
         return
     if moved is not None:
-        post_message("runs", "success", f"The damaged registry was renamed to {moved.name} "
-                     "(kept for inspection); a fresh, empty registry is in use.")
+        post_message(
+            "runs",
+            "success",
+            f"The damaged registry was renamed to {moved.name} "
+            "(kept for inspection); a fresh, empty registry is in use.",
+        )
 
 
 def _run_label(row: Any) -> str:

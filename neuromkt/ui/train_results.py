@@ -37,7 +37,7 @@ from neuromkt.metrics import (
     roc_curve,
 )
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.state import Dataset
+from neuromkt.ui.state import DATA_PAGE, Dataset
 from neuromkt.ui.train_views import (
     KEY_EVAL,
     KEY_LAST,
@@ -116,14 +116,30 @@ def _evaluate(bundle: ModelBundle, dataset: Dataset) -> Evaluation | str:
 # ---------------------------------------------------------------- the model's results
 
 
-def model_section(bundle: ModelBundle, dataset: Dataset) -> None:
-    """Differences from the data, metric cards and charts on the held-out rows."""
+def model_section(bundle: ModelBundle, dataset: Dataset | None) -> None:
+    """Differences from the data, metric cards and charts on the held-out rows.
+
+    Without a data set, the metrics saved with the model are shown, with a pointer to
+    the Data page: scoring and explaining need data.
+    """
     config = bundle.model_config
     st.caption(
         f"{bundle.task.capitalize()} model of “{escape_markdown(bundle.target)}” · "
         f"{config.n_layers} layer(s), width {config.d_model}, {config.n_heads} heads · "
         f"created {escape_markdown(format_created(bundle.created_at))}"
     )
+    if dataset is None:
+        st.info(
+            "No data yet: add a data set on the Data page to check this model on it, and to "
+            "look at its attention, explain it and score rows. The cards show the metrics "
+            "saved with the model.",
+            icon=":material/info:",
+        )
+        st.page_link(DATA_PAGE, label="Go to Data", icon=":material/table:")
+        _cards(bundle.task, bundle.metrics.get("test") or bundle.metrics.get("validation") or {},
+               None)  # fmt: skip
+        _history(bundle)
+        return
     differences = schema_differences(bundle.schema, dataset.schema, list(dataset.frame.columns))
     if differences:
         items = "\n".join(f"- {escape_markdown(d)}" for d in differences)

@@ -139,7 +139,7 @@ def _field(i: int, control: Control, value: Any) -> Any:
                                                      control.maximum)  # fmt: skip
         cast = int if control.whole else float
         return st.slider(
-            name, min_value=cast(control.minimum), max_value=cast(control.maximum),
+            escape_markdown(name), min_value=cast(control.minimum), max_value=cast(control.maximum),
             value=cast(start), step=cast(control.step), key=_key(i),
             help="Range: the smallest to the largest value in the data."
             + (" This row's value is missing; moving the slider sets one." if missing else ""),
@@ -149,7 +149,8 @@ def _field(i: int, control: Control, value: Any) -> Any:
     if current is not None and current not in options:
         options = [current, *options]
     return st.selectbox(
-        name, options, index=options.index(current) if current in options else None,
+        escape_markdown(name), options,
+        index=options.index(current) if current in options else None,
         key=_key(i), placeholder="(missing)",
         help="The values the model knows, most common first.",
     )  # fmt: skip
@@ -162,20 +163,20 @@ def _text_field(i: int, control: Control, row: pd.DataFrame) -> pd.DataFrame:
         cell = row[name].iloc[0]
         st.session_state[key] = "" if cell is None or pd.isna(cell) else str(cell)
     st.text_input(
-        name, key=key,
+        escape_markdown(name), key=key,
         help="Edit freely: add, remove or reorder words or events. The model reads the "
         "tokens shown below the box.",
     )  # fmt: skip
     current = edit_row(row, {name: st.session_state[key]})
     st.pills(
         "Quick remove", list(dict.fromkeys(tokenize(current[name].iloc[0]))),
-        key=_key(i, "_del"), width="stretch",
+        key=_key(i, "_del"), width="stretch", format_func=escape_markdown,  # tokens as typed
         on_change=_quick_edit, args=(key, _key(i, "_del"), name, False),
         help="Removes every occurrence of the token.",
     )  # fmt: skip
     st.pills(
         "Quick add", list(control.vocabulary[:30]), key=_key(i, "_add"), width="stretch",
-        on_change=_quick_edit, args=(key, _key(i, "_add"), name, True),
+        format_func=escape_markdown, on_change=_quick_edit, args=(key, _key(i, "_add"), name, True),
         help="Appends the token at the end. These are the tokens the model knows, most "
         "common first.",
     )  # fmt: skip
@@ -210,9 +211,10 @@ def whatif_summary(result: WhatIf, bundle: ModelBundle) -> None:
     fmt = "{:,.4g}" if regression else "{:.1%}"
     delta = f"{result.delta:+,.4g}" if regression else f"{result.delta * 100:+.1f} pts"
     before_m, after_m = st.columns(2)
-    before_m.metric(f"Original · {result.score_label}", fmt.format(result.score_before))
+    label = escape_markdown(result.score_label)
+    before_m.metric(f"Original · {label}", fmt.format(result.score_before))
     after_m.metric(
-        f"Edited · {result.score_label}", fmt.format(result.score_after),
+        f"Edited · {label}", fmt.format(result.score_after),
         delta if result.changed else None,
     )  # fmt: skip
     if not result.changed:

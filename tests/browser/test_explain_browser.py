@@ -2,7 +2,7 @@
 
 The page is served by a small launcher that puts the e-commerce sample and a trained
 model (the shared ``tiny_bundle``) in the session, the way the Data and Train pages
-would, and then runs ``pages/explain.py``. A second test follows the app's own
+would, and then runs ``views/explain.py``. A second test follows the app's own
 navigation once ``app.py`` lists the page.
 """
 
@@ -69,7 +69,7 @@ def explain_url(tiny_bundle, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     folder = tmp_path_factory.mktemp("explain-app")
     bundle = save_bundle(tiny_bundle, folder / "model.zip")
     script = folder / "launcher.py"
-    page = str(ROOT / "pages" / "explain.py")
+    page = str(ROOT / "views" / "explain.py")
     script.write_text(
         LAUNCHER.format(root=str(ROOT), rows=ROWS, bundle=str(bundle), page=page),
         encoding="utf-8",
@@ -151,8 +151,8 @@ def test_switching_method_recomputes_and_rerenders(
 
 
 def test_app_navigation_reaches_the_page(page: Any, app_url: str) -> None:
-    if "pages/explain.py" not in (ROOT / "app.py").read_text(encoding="utf-8"):
-        pytest.skip("app.py does not list pages/explain.py yet")
+    if "views/explain.py" not in (ROOT / "app.py").read_text(encoding="utf-8"):
+        pytest.skip("app.py does not list views/explain.py yet")
     page.goto(f"{app_url}/explain")
     wait_settled(page)
     assert page.get_by_role("heading", name="Explain", exact=True).is_visible()

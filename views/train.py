@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.ui import escape_markdown, train_models, train_results, train_views
-from neuromkt.ui.state import DATA_PAGE, current_bundle, require_dataset
+from neuromkt.ui.state import DATA_PAGE, current_bundle, current_dataset
 
 st.title("Train")
 st.caption(
@@ -13,14 +13,18 @@ st.caption(
     "check how well it does on rows it never saw. Or load a model you saved before."
 )
 train_views.collect_finished_job()  # a run that finished since the last page run
-
-# ---------------------------------------------------------------- guard
-dataset = require_dataset()
-schema = dataset.schema
+dataset = current_dataset()  # None is fine: a saved model can be loaded without data
 
 # ---------------------------------------------------------------- train
 st.header("Train a model", divider="gray")
-if schema.target is None:
+if dataset is None:
+    st.info(
+        "No data yet: upload a table or load a sample on the Data page to train a model. "
+        "A saved model can be loaded below without data.",
+        icon=":material/upload_file:",
+    )
+    st.page_link(DATA_PAGE, label="Go to Data", icon=":material/table:")
+elif dataset.schema.target is None:
     st.info(
         "Choose the outcome to predict first: set one column's role to target on the Data page.",
         icon=":material/flag:",

@@ -52,7 +52,7 @@ st.header(escape_markdown(dataset.name), divider="gray")
 rows_m, cols_m, target_m, task_m = st.columns(4)
 rows_m.metric("Rows", f"{len(dataset.frame):,}")
 cols_m.metric("Columns", f"{dataset.frame.shape[1]:,}")
-target_m.metric("Outcome", schema.target or "not chosen")
+target_m.metric("Outcome", escape_markdown(schema.target) if schema.target else "not chosen")
 task_m.metric("Task", schema.task or "—")
 for warning in dataset.warnings:
     st.warning(escape_markdown(warning), icon=":material/warning:")

@@ -30,7 +30,7 @@ bundle = require_bundle()
 try:
     data = av.attention_data(dataset, bundle)
 except ModelError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(escape_markdown(exc), icon=":material/error:")
     st.stop()
 
 # ---------------------------------------------------------------- inputs
@@ -87,7 +87,7 @@ def segment_section(view: av.AttentionView) -> None:
     try:
         segments = av.segment_result(maps, data, view, by)
     except DataError as exc:
-        st.warning(str(exc), icon=":material/warning:")
+        st.warning(escape_markdown(exc), icon=":material/warning:")
         return
     av.chart(
         segment_heatmap,

@@ -36,7 +36,7 @@ with score_tab:
             st.caption(f"Showing the last scored file, {escape_markdown(scored.name)}.")
     if scored is not None:
         for note in scored.notes:
-            st.info(note, icon=":material/info:")
+            st.info(escape_markdown(note), icon=":material/info:")
         pv.result_table(scored, bundle)
         pv.csv_button(
             "Download the scores (CSV)", scored.frame, file_name="scores.csv",

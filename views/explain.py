@@ -51,7 +51,7 @@ with st.container(border=True):
 try:
     data = ev.explain_data(dataset, bundle, settings.rows)
 except ModelError as exc:
-    st.error(str(exc), icon=":material/error:")
+    st.error(escape_markdown(exc), icon=":material/error:")
     st.stop()
 
 # ---------------------------------------------------------------- one call
@@ -126,7 +126,7 @@ with st.columns([2, 3])[0]:
 try:
     labels = segment_labels(maps, data.frame, by)
 except DataError as exc:
-    st.warning(str(exc), icon=":material/warning:")
+    st.warning(escape_markdown(exc), icon=":material/warning:")
     labels = None
 else:
     ev.chart(
