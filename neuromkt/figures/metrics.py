@@ -18,10 +18,6 @@ import plotly.graph_objects as go
 
 from neuromkt.figures._style import ACCENT, BRAND, MUTED, esc, layout, short_labels
 
-# Kept importable from here while neuromkt/ui/train_views.py and train_results.py (owned by
-# the UI) still import it from this module; its home is neuromkt.figures.training.
-from neuromkt.figures.training import training_curve_figure
-
 __all__ = [
     "calibration_figure",
     "confusion_figure",
@@ -32,7 +28,6 @@ __all__ = [
     "residual_histogram_figure",
     "residuals_figure",
     "roc_figure",
-    "training_curve_figure",
 ]
 
 _HEIGHT = 380

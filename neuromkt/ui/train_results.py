@@ -26,6 +26,7 @@ from neuromkt.evaluation import (
 )
 from neuromkt.figures import metrics as figs
 from neuromkt.figures._style import export_config
+from neuromkt.figures.training import training_curve_figure
 from neuromkt.metrics import (
     binary_metrics,
     calibration_table,
@@ -259,7 +260,7 @@ def _history(bundle: ModelBundle) -> None:
         return
     metric, _ = primary_metric(bundle.task)
     best = bundle.metrics.get("best_epoch")
-    figure = figs.training_curve_figure(
+    figure = training_curve_figure(
         pd.DataFrame(bundle.history), metric=metric, metric_label=METRIC_LABELS.get(metric, metric),
         best_epoch=int(best) if isinstance(best, int | float) else None,
         title="Training history",

@@ -18,7 +18,7 @@ import streamlit as st
 
 from neuromkt.encode import EncoderConfig
 from neuromkt.errors import DataError
-from neuromkt.figures.metrics import training_curve_figure
+from neuromkt.figures.training import training_curve_figure
 from neuromkt.leakage import LeakFinding, find_leaks
 from neuromkt.metrics import primary_metric
 from neuromkt.model import PRESETS, ModelConfig
