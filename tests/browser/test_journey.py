@@ -105,8 +105,12 @@ def test_02_data_change_a_role(journey: Journey, done: set[str]) -> None:
     columns = list(load_sample(SAMPLE).columns)
     column, role = ROLE_CHANGE
     edit_cell(page, "data_roles_", columns.index(column), 1, role)
-    cells = grid_cells(page, "data_roles_")
-    at = cells.index(column)
+    for _ in range(30):  # the grid redraws after the rerun the edit starts
+        cells = grid_cells(page, "data_roles_")
+        at = cells.index(column)
+        if cells[at + 1] == role:
+            break
+        page.wait_for_timeout(500)
     assert cells[at + 1] == role, cells[at : at + 3]
     assert not alerts(page, "Error")
     journey.done("data")
