@@ -325,9 +325,11 @@ def browser_case(n_rows: int) -> list[dict[str, Any]]:
 
 
 def _changes(page: Any) -> list[tuple[str, Any]]:
-    def pick(index: int, option: str) -> Any:  # the n-th selectbox on the page
+    def pick(label: str, option: str) -> Any:  # the selectbox labelled ``label``
         def act() -> None:
-            page.get_by_role("combobox").nth(index).click()
+            box = page.get_by_role("combobox", name=label)
+            box.scroll_into_view_if_needed()
+            box.click()
             page.get_by_role("option", name=option, exact=True).wait_for(timeout=60_000)
             page.get_by_role("option", name=option, exact=True).click()
 
@@ -337,11 +339,11 @@ def _changes(page: Any) -> list[tuple[str, Any]]:
         return lambda: page.get_by_role("radio", name=name, exact=True).first.click()
 
     return [
-        ("layer → Layer 1 (a new view)", pick(0, "Layer 1")),
-        ("layer → All layers (seen before)", pick(0, "All layers")),
+        ("layer → Layer 1 (a new view)", pick("Layer", "Layer 1")),
+        ("layer → All layers (seen before)", pick("Layer", "All layers")),
         ("aggregation → Rollout", press("Rollout")),
         ("aggregation → Mean (seen before)", press("Mean")),
-        ("segment → channel (a fragment)", pick(2, "channel")),
+        ("segment → score decile (a fragment)", pick("Split rows by", "Predicted score decile")),
         ("row → a low-scoring non-converter (a fragment)", press("A low-scoring non-converter")),
     ]
 
