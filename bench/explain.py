@@ -132,9 +132,7 @@ def _in_subprocess(
     command = [sys.executable, __file__, "--case", case, "--sample", sample,
                "--rows", str(n_rows), "--steps", str(steps)]  # fmt: skip
     env = {**os.environ, "BENCH_THREADS": str(threads)}
-    done = subprocess.run(
-        command, capture_output=True, text=True, cwd=ROOT, env=env, check=False
-    )
+    done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, env=env, check=False)
     if done.returncode:
         raise RuntimeError(f"case {case} failed:\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])

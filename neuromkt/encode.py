@@ -60,7 +60,7 @@ class EncoderConfig:
     min_category_count: int = 5  # rarer levels (on the training split) share the "(other)" row
     max_vocab: int = 5000  # most frequent tokens kept per text column
     min_token_count: int = 3  # rarer tokens map to [UNK]
-    max_tokens: int = 48  # cap on token slots per text column
+    max_tokens: int = 128  # cap on token slots per text column (else its 98th-percentile length)
 
     def __post_init__(self) -> None:
         for name in ("max_categories", "min_category_count", "max_vocab", "max_tokens"):

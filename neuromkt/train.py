@@ -36,13 +36,15 @@ class TrainConfig:
     """How a model is trained."""
 
     epochs: int = 30  # upper bound; early stopping usually ends sooner
+    row_budget: int | None = 150_000  # at most ceil(row_budget / training rows) epochs; None: off
     batch_size: int = 256  # rows per step
-    lr: float = 2e-3  # peak learning rate of AdamW
+    lr: float = 1e-3  # peak learning rate of AdamW
     weight_decay: float = 1e-4  # on weight matrices only (not norms, biases, embeddings)
     warmup_fraction: float = 0.05  # share of all steps spent warming up
     patience: int = 4  # epochs without improvement before stopping
     val_fraction: float = 0.15  # share of rows held out for early stopping
     test_fraction: float = 0.15  # share of rows held out for the final, untouched metrics
+    level_dropout: float = 0.1  # share of known levels and words shown as "(other)"/[UNK]
     class_weighting: str = "none"  # "none" or "balanced" (binary/multiclass loss weights)
     seed: int = 0  # seeds the split, the initialisation and the batch order
     device: str = "auto"  # "auto" (cuda when available), "cpu" or "cuda"
@@ -60,6 +62,20 @@ class TrainConfig:
             raise ValueError(f"device={self.device!r} must be auto, cpu or cuda")
         if not self.lr > 0:
             raise ValueError(f"lr={self.lr} must be positive")
+        if not 0.0 <= self.level_dropout < 1.0:
+            raise ValueError(f"level_dropout={self.level_dropout} must be in [0, 1)")
+        if self.row_budget is not None and self.row_budget < 1:
+            raise ValueError(f"row_budget={self.row_budget} must be >= 1 or None")
+
+    def epochs_for(self, n_train: int) -> int:
+        """Epochs to plan for ``n_train`` training rows.
+
+        ``epochs``, or fewer when ``row_budget`` rows are seen sooner: a large table
+        needs fewer passes, and the learning-rate schedule then ends with the run.
+        """
+        if self.row_budget is None:
+            return self.epochs
+        return min(self.epochs, max(1, math.ceil(self.row_budget / max(n_train, 1))))
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -128,9 +144,11 @@ def split_rows(
 ) -> dict[str, np.ndarray]:
     """Seeded train/validation/test split, stratified by class for classification."""
     rng = np.random.default_rng(seed)
-    groups = [np.arange(len(y))] if task == "regression" else [
-        np.flatnonzero(y == c) for c in np.unique(y)
-    ]
+    groups = (
+        [np.arange(len(y))]
+        if task == "regression"
+        else [np.flatnonzero(y == c) for c in np.unique(y)]
+    )
     parts: dict[str, list[np.ndarray]] = {"train": [], "validation": [], "test": []}
     for rows in groups:
         rows = rng.permutation(rows)
@@ -227,6 +245,8 @@ def train_one_epoch(
     weights: torch.Tensor | None,
     report: Callable[[float], None],
     should_stop: Callable[[], bool],
+    level_dropout: float = 0.0,
+    generator: torch.Generator | None = None,
 ) -> float:
     """One pass over ``loader``; returns the mean loss. ``state['step']`` counts steps."""
     model.train()
@@ -235,6 +255,8 @@ def train_one_epoch(
     for inputs, y in loader:
         for group in optimizer.param_groups:
             group["lr"] = schedule(state["step"])
+        if level_dropout:
+            inputs = drop_levels(inputs, level_dropout, generator)
         inputs = {k: v.to(device, non_blocking=True) for k, v in inputs.items()}
         y = y.to(device, non_blocking=True)
         loss = compute_loss(model(**inputs), y, task, weights)
@@ -250,6 +272,27 @@ def train_one_epoch(
             state["cancelled"] = True
             break
     return total / max(count, 1)
+
+
+def drop_levels(
+    inputs: dict[str, torch.Tensor], p: float, generator: torch.Generator | None = None
+) -> dict[str, torch.Tensor]:
+    """Show a share ``p`` of known categorical levels as "(other)" and of words as [UNK].
+
+    A regulariser for training batches: a level or word seen in few rows cannot be
+    memorised on its own, and the "(other)" and [UNK] rows, which unseen values get
+    at scoring time, are trained on common values too. Missing levels and padding
+    are left as they are.
+    """
+    out = dict(inputs)
+    # Levels 0/1 are "(other)"/"(missing)"; token ids 0/1 are [PAD]/[UNK].
+    for name, shown_as in (("categorical", 0), ("tokens", 1)):
+        ids = inputs[name]
+        if not ids.numel():
+            continue
+        hit = (torch.rand(ids.shape, generator=generator) < p) & (ids >= 2)
+        out[name] = ids.masked_fill(hit, shown_as)
+    return out
 
 
 def _class_weights(y: torch.Tensor, encoders: Encoders, how: str) -> torch.Tensor | None:
@@ -291,8 +334,11 @@ def _prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig):
     if len(labelled) < 20:
         raise DataError(f"Only {len(labelled)} rows have a target value; at least 20 are needed.")
     split = split_rows(
-        y_all[labelled], task=schema.task, val_fraction=config.val_fraction,
-        test_fraction=config.test_fraction, seed=config.seed,
+        y_all[labelled],
+        task=schema.task,
+        val_fraction=config.val_fraction,
+        test_fraction=config.test_fraction,
+        seed=config.seed,
     )
     split = {k: labelled[v] for k, v in split.items()}
     train_frame = frame.iloc[split["train"]]
@@ -345,8 +391,10 @@ def fit(
         RandomSampler(rows["train"], generator=generator), config.batch_size, drop_last=False
     )
     loader = DataLoader(rows["train"], sampler=sampler, batch_size=None)
+    dropper = torch.Generator().manual_seed(config.seed + 1)  # level_dropout's draws
     optimizer = torch.optim.AdamW(make_parameter_groups(model, config.weight_decay), lr=config.lr)
-    n_steps = len(sampler) * config.epochs
+    n_epochs = config.epochs_for(len(rows["train"]))
+    n_steps = len(sampler) * n_epochs
     warmup = max(1, int(n_steps * config.warmup_fraction))
     weights = _class_weights(rows["train"].target, encoders, config.class_weighting)
     weights = None if weights is None else weights.to(device)
@@ -360,25 +408,48 @@ def fit(
         budget = config.time_budget_s
         return should_stop() or (budget is not None and time.perf_counter() - started > budget)
 
-    for epoch in range(1, config.epochs + 1):
+    for epoch in range(1, n_epochs + 1):
 
         def report(loss: float, epoch: int = epoch) -> None:
             elapsed = time.perf_counter() - started
             eta = elapsed / max(state["step"], 1) * (n_steps - state["step"])
-            on_progress(Progress(epoch, config.epochs, state["step"], n_steps, loss, elapsed, eta))
+            on_progress(Progress(epoch, n_epochs, state["step"], n_steps, loss, elapsed, eta))
 
         loss = train_one_epoch(
-            model, loader, optimizer, lambda s: lr_at(s, total=n_steps, warmup=warmup,
-                                                      peak=config.lr),
-            state=state, task=encoders.task, weights=weights, report=report,
+            model,
+            loader,
+            optimizer,
+            lambda s: lr_at(s, total=n_steps, warmup=warmup, peak=config.lr),
+            state=state,
+            task=encoders.task,
+            weights=weights,
+            report=report,
             should_stop=out_of_time,
+            level_dropout=config.level_dropout,
+            generator=dropper,
         )
         validation = evaluate(model, rows["validation"], encoders)
-        history.append({"epoch": epoch, "loss": loss, "seconds": time.perf_counter() - started,
-                        **{f"val_{k}": v for k, v in validation.items()}})
+        history.append(
+            {
+                "epoch": epoch,
+                "loss": loss,
+                "seconds": time.perf_counter() - started,
+                **{f"val_{k}": v for k, v in validation.items()},
+            }
+        )
         elapsed = time.perf_counter() - started
-        on_progress(Progress(epoch, config.epochs, state["step"], n_steps, loss, elapsed,
-                             elapsed / epoch * (config.epochs - epoch), validation))
+        on_progress(
+            Progress(
+                epoch,
+                n_epochs,
+                state["step"],
+                n_steps,
+                loss,
+                elapsed,
+                elapsed / epoch * (n_epochs - epoch),
+                validation,
+            )
+        )
         score = _metric_value(validation, metric, higher)
         if score > best["score"]:
             best = {"score": score, "epoch": epoch, "weights": copy.deepcopy(model.state_dict())}
@@ -394,9 +465,22 @@ def fit(
     if len(rows["test"]):
         metrics["test"] = evaluate(model, rows["test"], encoders)
     bundle = ModelBundle(
-        model=model.cpu(), encoders=encoders, schema=schema, train_config=config,
-        metrics=metrics, data_fingerprint=frame_fingerprint(frame),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"), name=name, history=history,
+        model=model.cpu(),
+        encoders=encoders,
+        schema=schema,
+        train_config=config,
+        metrics=metrics,
+        data_fingerprint=frame_fingerprint(frame),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        name=name,
+        history=history,
     )
-    return TrainResult(bundle, history, best["epoch"], stopped_early, state["cancelled"],
-                       time.perf_counter() - started, split)
+    return TrainResult(
+        bundle,
+        history,
+        best["epoch"],
+        stopped_early,
+        state["cancelled"],
+        time.perf_counter() - started,
+        split,
+    )
