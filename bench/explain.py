@@ -7,7 +7,7 @@ Every case runs in a fresh subprocess on the CPU (one torch thread unless the ta
 otherwise: on a busy 2-core machine a second thread can make it several times slower), so
 its peak memory is its own. The
 model is the e-commerce sample's pre-trained bundle when it is shipped, else a model
-of the default architecture (d_model 64, 2 layers, 4 heads) with encoders fitted on
+of the default architecture (d_model 64, 1 layer, 4 heads) with encoders fitted on
 the sample and seeded random weights: the work Integrated Gradients does does not
 depend on the weights.
 

@@ -292,7 +292,7 @@ def _advanced_widgets(schema: Any, disabled: bool) -> None:
     a.select_slider(
         "Learning rate", _LR_OPTIONS, key=W_LR, disabled=disabled, persist_state="session",
         help="How big a step the model takes as it learns. Too high and training jumps "
-        "around; too low and it learns slowly. 0.002 suits most tables.",
+        "around; too low and it learns slowly. 0.001 suits most tables.",
     )  # fmt: skip
     a.select_slider(
         "Batch size", _BATCH_OPTIONS, key=W_BATCH, disabled=disabled, persist_state="session",
