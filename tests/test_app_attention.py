@@ -65,6 +65,12 @@ def test_missing_model_columns_are_named(rows, tiny_bundle) -> None:
     assert not at.get("plotly_chart")
 
 
+def _open(at: AppTest, section: str) -> AppTest:
+    """Open a tab of the page (only the open one runs)."""
+    at.session_state[av.W_SECTION] = section
+    return _ok(at.run())
+
+
 def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypatch) -> None:
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -74,7 +80,13 @@ def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypa
         av, "compute_attention", lambda *a, **k: calls.append(1) or original(*a, **k)
     )
     at = _ok(_app(rows, tiny_bundle).run())
-    assert len(at.get("plotly_chart")) == 7
+    assert [t.label for t in at.tabs] == [
+        "Overview",
+        "By segment",
+        "Words and events",
+        "One row up close",
+    ]
+    assert len(at.get("plotly_chart")) == 2  # only the open tab runs
     assert [m.label for m in at.metric][:4] == [
         "Rows explained",
         "Most attended column",
@@ -82,7 +94,7 @@ def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypa
         "Kept on [CLS] itself",
     ]
     assert at.metric[0].value == "1,500"
-    assert len(at.get("download_button")) == 6
+    assert len(at.get("download_button")) == 2
 
     at.segmented_control(key=av.W_METHOD).set_value("rollout").run()
     _ok(at)
@@ -97,28 +109,52 @@ def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypa
         _ok(at.selectbox(key=av.W_HEAD).set_value(head).run())
         assert at.session_state[av.W_HEAD] == head
     assert not at.selectbox(key=av.W_HEAD).disabled
+
+    _open(at, "By segment")
+    assert len(at.get("plotly_chart")) == 1
     for option in at.selectbox(key=av.W_SEGMENT).options:
         _ok(at.selectbox(key=av.W_SEGMENT).select(option).run())
-        assert len(at.get("plotly_chart")) == 7, option
+        assert len(at.get("plotly_chart")) == 1, option
     _ok(at.toggle(key=av.W_SEGMENT_DIFF).set_value(False).run())
+    _ok(at.selectbox(key=av.W_HEAD).set_value(1).run())  # a view control on another tab
+    assert len(at.get("plotly_chart")) == 1
+
+    _open(at, "Words and events")
+    assert len(at.get("plotly_chart")) == 2  # top tokens by outcome, attention vs outcome
     _ok(at.slider(key=av.W_MIN_COUNT).set_value(200).run())
     _ok(at.slider(key=av.W_MIN_COUNT).set_value(2).run())
+
+    _open(at, "One row up close")
+    assert len(at.get("plotly_chart")) == 2  # the row's columns, its token matrix
     for mode in ("low", "index", "search", "high"):
         _ok(at.segmented_control(key=av.W_ROW_MODE).set_value(mode).run())
         if mode == "index":
             _ok(at.number_input(key=av.W_ROW_INDEX).set_value(42).run())
             assert at.metric[-1].value == "42"
         if mode == "search":
-            assert len(at.get("plotly_chart")) == 5  # no row picked yet
+            assert not at.get("plotly_chart")  # no row picked yet
             _ok(at.text_input(key=av.W_ROW_QUERY).input("checkout").run())
             match = at.selectbox(key=av.W_ROW_MATCH)
             assert "checkout" in rows.loc[match.value, "events"]
     assert len(calls) == 1  # attention was computed once, for the first run only
-    assert len(at.get("plotly_chart")) == 7
+    assert len(at.get("plotly_chart")) == 2
+
+
+def test_only_the_open_tab_runs(rows, tiny_bundle, monkeypatch) -> None:
+    ran = []
+    for name in ("segment_result", "token_result", "row_detail"):
+        original = getattr(av, name)
+        monkeypatch.setattr(
+            av, name, lambda *a, _n=name, _f=original, **k: ran.append(_n) or _f(*a, **k)
+        )
+    at = _ok(_app(rows, tiny_bundle).run())
+    assert ran == []
+    _open(at, "One row up close")
+    assert ran == ["row_detail"]
 
 
 def test_row_search_without_a_match_says_so(rows, tiny_bundle) -> None:
-    at = _ok(_app(rows, tiny_bundle).run())
+    at = _open(_app(rows, tiny_bundle).run(), "One row up close")
     at.segmented_control(key=av.W_ROW_MODE).set_value("search").run()
     _ok(at.text_input(key=av.W_ROW_QUERY).input("zzz-nothing").run())
     assert any("No row's events contains" in i.value for i in at.info)
@@ -126,9 +162,11 @@ def test_row_search_without_a_match_says_so(rows, tiny_bundle) -> None:
 
 def test_outcome_segment_without_the_outcome_column(rows, tiny_bundle) -> None:
     scoring = rows.drop(columns="purchased")
-    at = _ok(_app(scoring, tiny_bundle).run())
+    at = _open(_app(scoring, tiny_bundle).run(), "By segment")
     assert "(outcome)" not in at.selectbox(key=av.W_SEGMENT).options
-    assert len(at.get("plotly_chart")) == 6  # no outcome split of the tokens
+    _open(at, "Words and events")
+    assert len(at.get("plotly_chart")) == 1  # no outcome split of the tokens
+    _open(at, "One row up close")
     labels = at.segmented_control(key=av.W_ROW_MODE).options
     assert "The highest score" in labels
 
@@ -172,7 +210,11 @@ def test_page_handles_multiclass_and_regression(ecommerce_frame, target, task) -
     model = AttentionModel(config=ModelConfig.preset("small"), spec=encoders.spec()).eval()
     bundle = ModelBundle(model, encoders, schema, TrainConfig(), {}, "fp", task, task)
     at = _ok(_app(frame, bundle).run())
-    assert len(at.get("plotly_chart")) >= 6
+    assert len(at.get("plotly_chart")) == 2
+    _open(at, "By segment")
     for option in at.selectbox(key=av.W_SEGMENT).options:
         _ok(at.selectbox(key=av.W_SEGMENT).select(option).run())
+    _open(at, "Words and events")
+    assert at.get("plotly_chart")
+    _open(at, "One row up close")
     _ok(at.segmented_control(key=av.W_ROW_MODE).set_value("low").run())

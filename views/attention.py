@@ -43,46 +43,48 @@ maps = av.maps_for(bundle, data)
 overview = av.global_result(maps, data, view)
 av.headline(overview, maps, data)
 
-# ---------------------------------------------------------------- global view
-st.header("What the model attends to", divider="gray")
-bar_col, heat_col = st.columns([5, 6], gap="large")
-with bar_col:
-    av.chart(
-        feature_bar,
-        overview.features,
-        title=f"Columns ranked by attention ({view.describe()})",
-        key="att_feature_bar",
-        filename="attention_ranked",
-    )
-    st.caption(
-        "Each bar is the average share of the model's attention that goes to a column, "
-        "over all rows; longer bars are read more. A text or event column adds up its "
-        "words. Hover for the exact value, median and spread."
-    )
-    av.csv_download(overview.features, file_name="attention_ranked.csv", key="att_dl_ranked")
-with heat_col:
-    av.chart(
-        layer_head_heatmap,
-        overview.layer_heads,
-        title="Every layer and head",
-        key="att_layer_heads",
-        filename="attention_layers_heads",
-    )
-    st.caption(
-        "One column per attention head, grouped by layer: brighter cells mean that head "
-        "looks at that column more. Heads that disagree are normal; they specialise."
-    )
-    av.csv_download(
-        overview.layer_heads, file_name="attention_layers_heads.csv", key="att_dl_heads"
-    )
+# Each section is a tab that runs only while it is open (a control change redraws one
+# section's charts, not the page's), and a fragment inside it: its own controls rerun
+# only that section.
 
-# The sections below are fragments: a control inside one reruns only that section.
+
+# ---------------------------------------------------------------- overview
+def overview_section(overview: av.GlobalResult, view: av.AttentionView) -> None:
+    bar_col, heat_col = st.columns([5, 6], gap="large")
+    with bar_col:
+        av.chart(
+            feature_bar,
+            overview.features,
+            title=f"Columns ranked by attention ({view.describe()})",
+            key="att_feature_bar",
+            filename="attention_ranked",
+        )
+        st.caption(
+            "Each bar is the average share of the model's attention that goes to a column, "
+            "over all rows; longer bars are read more. A text or event column adds up its "
+            "words. Hover for the exact value, median and spread."
+        )
+        av.csv_download(overview.features, file_name="attention_ranked.csv", key="att_dl_ranked")
+    with heat_col:
+        av.chart(
+            layer_head_heatmap,
+            overview.layer_heads,
+            title="Every layer and head",
+            key="att_layer_heads",
+            filename="attention_layers_heads",
+        )
+        st.caption(
+            "One column per attention head, grouped by layer: brighter cells mean that head "
+            "looks at that column more. Heads that disagree are normal; they specialise."
+        )
+        av.csv_download(
+            overview.layer_heads, file_name="attention_layers_heads.csv", key="att_dl_heads"
+        )
 
 
 # ---------------------------------------------------------------- segments
 @st.fragment
 def segment_section(view: av.AttentionView) -> None:
-    st.header("By segment", divider="gray")
     by, diff = av.segment_picker(dataset, bundle)
     try:
         segments = av.segment_result(maps, data, view, by)
@@ -110,7 +112,6 @@ def segment_section(view: av.AttentionView) -> None:
 # ---------------------------------------------------------------- words and events
 @st.fragment
 def words_section(view: av.AttentionView, text_columns: list[str]) -> None:
-    st.header("Words and events", divider="gray")
     min_count = st.slider(
         "Leave out tokens found in fewer rows than",
         2,
@@ -129,7 +130,6 @@ def words_section(view: av.AttentionView, text_columns: list[str]) -> None:
 # ---------------------------------------------------------------- one row
 @st.fragment
 def row_section(view: av.AttentionView, text_columns: list[str]) -> None:
-    st.header("One row up close", divider="gray")
     row = av.row_picker(maps, data, bundle)
     if row is None:
         return
@@ -173,7 +173,17 @@ def row_section(view: av.AttentionView, text_columns: list[str]) -> None:
 
 
 text_columns = [e.name for e in bundle.encoders.text]
-segment_section(view)
-if text_columns:
-    words_section(view, text_columns)
-row_section(view, text_columns)
+sections = av.section_tabs(has_text=bool(text_columns))
+with sections["overview"]:
+    if sections["overview"].open:
+        overview_section(overview, view)
+with sections["segments"]:
+    if sections["segments"].open:
+        segment_section(view)
+if "words" in sections:
+    with sections["words"]:
+        if sections["words"].open:
+            words_section(view, text_columns)
+with sections["row"]:
+    if sections["row"].open:
+        row_section(view, text_columns)

@@ -69,6 +69,7 @@ __all__ = [
     "W_ROW_MATCH",
     "W_ROW_MODE",
     "W_ROW_QUERY",
+    "W_SECTION",
     "W_SEGMENT",
     "W_SEGMENT_DIFF",
     "AttentionData",
@@ -85,6 +86,7 @@ __all__ = [
     "row_detail",
     "row_picker",
     "row_summary",
+    "section_tabs",
     "segment_options",
     "segment_picker",
     "segment_result",
@@ -102,6 +104,7 @@ _TTL_S = 3600
 W_METHOD = "att_method"  # aggregation: mean / rollout
 W_LAYER = "att_layer"  # layer, or all
 W_HEAD = "att_head"  # head, or the mean of heads
+W_SECTION = "att_section"  # the open tab: overview, segments, words, one row
 W_SEGMENT = "att_segment"  # what to split rows by
 W_SEGMENT_DIFF = "att_segment_diff"  # colour the difference from overall
 W_MIN_COUNT = "att_min_count"  # least rows a token must appear in
@@ -111,6 +114,12 @@ W_ROW_COLUMN = "att_row_column"  # text column to search
 W_ROW_QUERY = "att_row_query"  # search text
 W_ROW_MATCH = "att_row_match"  # chosen match
 
+_SECTIONS = {  # key -> tab label, in page order
+    "overview": "Overview",
+    "segments": "By segment",
+    "words": "Words and events",
+    "row": "One row up close",
+}
 _METHODS = {"mean": "Mean", "rollout": "Rollout"}
 _ROW_MODES = {
     "high": "A high-scoring positive",
@@ -320,6 +329,17 @@ def view_controls(n_layers: int, n_heads: int) -> AttentionView:
         layer=None if layer == ALL else layer,
         head=None if rollout or head == ALL else head,
     )
+
+
+def section_tabs(*, has_text: bool) -> dict[str, Any]:
+    """The page's sections as tabs; only the open one runs (``tab.open``).
+
+    Opening another tab reruns the page, and a control change reruns only the open
+    tab's section: one section's charts are redrawn, not all of them.
+    """
+    keys = [k for k in _SECTIONS if has_text or k != "words"]
+    tabs = st.tabs([_SECTIONS[k] for k in keys], key=W_SECTION, on_change="rerun")
+    return dict(zip(keys, tabs, strict=True))
 
 
 def segment_options(dataset: Dataset, bundle: ModelBundle) -> list[str]:

@@ -35,6 +35,7 @@ __all__ = [
     "grid_cells",
     "main_text",
     "number",
+    "open_tab",
     "pick",
     "segment",
     "show_option",
@@ -104,6 +105,14 @@ def number(page: Any, key: str, value: float) -> None:
     field_ = within(page, key).locator("input")
     field_.fill(str(value))
     field_.press("Enter")
+    wait_settled(page)
+
+
+def open_tab(page: Any, name: str) -> None:
+    """Open the tab labelled ``name`` (exactly) and wait until its content is drawn."""
+    tab = page.get_by_role("tab", name=name, exact=True)
+    tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
     wait_settled(page)
 
 

@@ -35,6 +35,7 @@ from _journey_steps import (
     grid_cells,
     main_text,
     number,
+    open_tab,
     pick,
     segment,
     upload,
@@ -239,14 +240,28 @@ class _Payload:
 
 
 def test_04_attention_page(walk: Journey, passed: set[str]) -> None:
+    """Every tab of the page: names, categories, tokens and one row's text stay text."""
     _after(passed, "train")
     walk.go("attention", "Attention")
     page = walk.page
     assert "__pwned" in main_text(page)  # the payloads are there, as text
+    assert_inert(page, walk.console_errors, "Attention, Overview")
+    walk.done("attention")
+    open_tab(page, "By segment")
+    pick(page, "att_segment", SEG)  # the hostile categories label the heatmap
+    assert "__pwned" in (within(page, "att_segments").text_content() or "")
+    assert_inert(page, walk.console_errors, "Attention, By segment")
+    walk.done("attention-segments")
+    open_tab(page, "Words and events")  # the hostile tokens of the text column
+    assert page.get_by_role("tab", name=NOTES, exact=True).count() == 1
+    assert_inert(page, walk.console_errors, "Attention, Words and events")
+    walk.done("attention-words")
+    open_tab(page, "One row up close")
     segment(page, "att_row_mode", "By row number")
     number(page, "att_row_index", 3)
-    assert_inert(page, walk.console_errors, "Attention")
-    walk.done("attention")
+    assert within(page, "att_matrix").count() == 1  # the row's tokens, every one to every one
+    assert_inert(page, walk.console_errors, "Attention, One row up close")
+    walk.done("attention-row")
 
 
 def test_05_explain_page(walk: Journey, passed: set[str]) -> None:

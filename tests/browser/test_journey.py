@@ -37,6 +37,7 @@ from _journey_steps import (
     grid_cells,
     main_text,
     number,
+    open_tab,
     pick,
     segment,
     upload,
@@ -210,19 +211,23 @@ def test_04_attention_layer_head_segment_row(journey: Journey, done: set[str]) -
     _after(done, "train")
     journey.go("attention", "Attention")
     page = journey.page
-    assert page.locator('[data-testid="stPlotlyChart"]').count() >= 4
     assert "Most attended column" in main_text(page)
+    assert _chart_title(page, "att_layer_heads") == "Every layer and head"  # the Overview tab
     before = _chart_title(page, "att_feature_bar")
     pick(page, "att_layer", "Layer 1")
     pick(page, "att_head", "Head 2")
     after = _chart_title(page, "att_feature_bar")
     assert after != before and "head 2" in after.lower(), (before, after)
+    open_tab(page, "By segment")
     pick(page, "att_segment", "platform")
     assert "Attention by segment" in _chart_title(page, "att_segments")
+    open_tab(page, "One row up close")
     segment(page, "att_row_mode", "By row number")
     number(page, "att_row_index", 7)
     assert _chart_title(page, "att_row_bar") == "Row 7: attention per column"
     assert page.locator('[data-testid="stHtml"]').filter(has_text="keyword").count() >= 1
+    open_tab(page, "Overview")  # the README's screenshot shows the overview
+    assert "head 2" in _chart_title(page, "att_feature_bar").lower()
     journey.done("attention")
     done.add("attention")
 
