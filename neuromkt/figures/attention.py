@@ -263,9 +263,13 @@ def segment_heatmap(
     else:
         trace = heatmap(att, hover, "mean [CLS]<br>attention")
     fig = go.Figure(trace)
-    ticks = [f"{esc(s)}<br>n={sizes[s]:,}" for s in segments]
+    # Segment names are cut to 24 characters (the hover has them whole), and the cells
+    # get at least ~180 px under the slanted names so the colour bar stays readable.
+    ticks = [f"{label}<br>n={sizes[s]:,}" for s, label in
+             zip(segments, short_labels(segments, 24), strict=True)]  # fmt: skip
     fig.update_layout(**layout(
-        title=title_text(title), height=bar_height(len(order), per_row=26, base=150),
+        title=title_text(title),
+        height=bar_height(len(order), per_row=26, base=230, minimum=380),
         xaxis=category_axis(ticks, reverse=False, side="top"),
         yaxis=category_axis(short_labels(order, 32)),
     ))  # fmt: skip
