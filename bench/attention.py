@@ -43,7 +43,8 @@ from _common import print_table, timed  # noqa: E402
 PAGE = ROOT / "views" / "attention.py"
 SPEED_TARGET_S = 2.0  # attention maps of 10,000 rows on CPU
 RERENDER_TARGET_S = 0.5  # page re-render after a control change
-# browser_s: the click that changes a control until the rerun's result is painted (Chromium);
+# browser_s: the click (pointerdown) that changes a control until the rerun's result is
+# painted (Chromium);
 # server_s: the script run itself, timed inside the server ("-": only a fragment reran).
 _BROWSER_COLUMNS = ["step", "browser_s", "server_s", "target_s"]
 
@@ -271,12 +272,16 @@ def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
     raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
 
 
-# Armed just before the click that changes the control. The end is the first frame
-# painted after the script finished (two animation frames: React has committed what
-# the last message brought and the browser has drawn it).
+# Armed just before the click that changes the control. The start is the click's
+# pointerdown as the page sees it (Playwright's own checks before it clicks are not the
+# user's wait); the end is the first frame painted after the script finished (two
+# animation frames: React has committed what the last message brought and the browser
+# has drawn it).
 _WATCH = """() => {
     const app = document.querySelector('[data-testid="stApp"]');
     window.__nm = {start: performance.now(), ran: false, end: null};
+    document.addEventListener('pointerdown', () => { window.__nm.start = performance.now(); },
+                              {capture: true, once: true});
     new MutationObserver(() => {
         const state = app.getAttribute('data-test-script-state');
         if (state === 'running') window.__nm.ran = true;
