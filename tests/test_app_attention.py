@@ -10,6 +10,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from neuromkt.data import frame_fingerprint
+from neuromkt.ui import attention_cache
 from neuromkt.ui import attention_views as av
 from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
 
@@ -75,9 +76,11 @@ def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypa
     st.cache_resource.clear()
     st.cache_data.clear()
     calls = []
-    original = av.compute_attention
+    original = attention_cache.compute_attention
     monkeypatch.setattr(
-        av, "compute_attention", lambda *a, **k: calls.append(1) or original(*a, **k)
+        attention_cache,
+        "compute_attention",
+        lambda *a, **k: calls.append(1) or original(*a, **k),
     )
     at = _ok(_app(rows, tiny_bundle).run())
     assert [t.label for t in at.tabs] == [

@@ -1,57 +1,41 @@
-"""Cached attention results and the widgets of the Attention page.
+"""The widgets of the Attention page: pickers, charts, tables and the headline.
 
-Attention is computed once per model and data set and kept with
-``st.cache_resource`` (the arrays are read-only and shared, not copied on every
-rerun); the small tables derived from it are kept with ``st.cache_data``. Every
-cache is keyed on content, never on a user or session: the model's key hashes its
-creation time, training-data fingerprint and weights, the data's key is the data
-set's fingerprint. Changing a control therefore never recomputes attention, and two
-users with different data or models can never see each other's results.
+The results they show come from :mod:`neuromkt.ui.attention_cache` (cached by
+content), re-exported here so the page needs one import.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from neuromkt.attention import (
-    AttentionMaps,
-    AttentionView,
-    cls_self_share,
-    compute_attention,
-    global_features,
-    layer_head_table,
-    row_feature_weights,
-    row_position,
-)
-from neuromkt.attention_segments import (
-    OUTCOME,
-    SCORE_DECILE,
-    example_row,
-    outcome_values,
-    segment_labels,
-    segment_table,
-)
-from neuromkt.attention_tokens import (
-    row_token_weights,
-    search_rows,
-    token_matrix,
-    token_outcome_table,
-    token_table,
-)
-from neuromkt.errors import DataError
+from neuromkt.attention import AttentionMaps, AttentionView
+from neuromkt.attention_segments import OUTCOME, SCORE_DECILE, example_row
+from neuromkt.attention_tokens import search_rows
 from neuromkt.export import to_csv_bytes
 from neuromkt.figures._style import export_config
 from neuromkt.figures.attention import token_outcome_bar, token_scatter
 from neuromkt.ui import escape_markdown
+from neuromkt.ui.attention_cache import (
+    CACHE_TTL_S,
+    MAX_ROWS,
+    AttentionData,
+    GlobalResult,
+    RowDetail,
+    TokenResult,
+    attention_data,
+    bundle_key,
+    global_result,
+    maps_for,
+    row_detail,
+    segment_result,
+    token_result,
+)
 
 if TYPE_CHECKING:
     from neuromkt.bundle import ModelBundle
@@ -73,6 +57,7 @@ __all__ = [
     "W_SEGMENT",
     "W_SEGMENT_DIFF",
     "AttentionData",
+    "AttentionView",
     "GlobalResult",
     "RowDetail",
     "TokenResult",
@@ -97,9 +82,6 @@ __all__ = [
 ]
 
 ALL = -1  # the layer/head pickers' "all layers" / "mean of heads"
-MAX_ROWS = 50_000  # larger data sets are sampled (seeded) for the attention views
-_TTL_S = 3600
-
 # Widget keys of the Attention page.
 W_METHOD = "att_method"  # aggregation: mean / rollout
 W_LAYER = "att_layer"  # layer, or all
@@ -127,165 +109,6 @@ _ROW_MODES = {
     "index": "By row number",
     "search": "Search the text",
 }
-
-
-@dataclass(frozen=True)
-class AttentionData:
-    """The rows the page explains.
-
-    Attributes:
-        frame: the data set's rows (a seeded sample above ``MAX_ROWS``), all columns.
-        key: content key of model and rows, for every cache below.
-        n_total: rows in the whole data set.
-    """
-
-    frame: pd.DataFrame
-    key: str
-    n_total: int
-
-
-def bundle_key(bundle: ModelBundle) -> str:
-    """A content key of a model: creation time, data fingerprint and the weights."""
-    digest = hashlib.sha256(f"{bundle.created_at}\x1f{bundle.data_fingerprint}".encode())
-    for name, tensor in bundle.model.state_dict().items():
-        digest.update(name.encode())
-        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
-    return digest.hexdigest()[:32]
-
-
-def attention_data(dataset: Dataset, bundle: ModelBundle) -> AttentionData:
-    """The data set's rows for ``bundle``, with their content key.
-
-    Raises:
-        ModelError: the data set lacks columns the model reads (they are named).
-    """
-    bundle.encoders.check_columns(dataset.frame)
-    frame = dataset.frame
-    if len(frame) > MAX_ROWS:
-        frame = frame.sample(MAX_ROWS, random_state=0).sort_index()
-    key = f"{bundle_key(bundle)}-{dataset.fingerprint[:32]}-{len(frame)}"
-    return AttentionData(frame, key, len(dataset.frame))
-
-
-@st.cache_resource(show_spinner="Computing attention for every row…", max_entries=4, ttl=_TTL_S)
-def _maps(key: str, _bundle: ModelBundle, _frame: pd.DataFrame) -> AttentionMaps:
-    return compute_attention(_bundle, _frame)
-
-
-def maps_for(bundle: ModelBundle, data: AttentionData) -> AttentionMaps:
-    """The [CLS] attention of ``data``'s rows (computed once per model and data)."""
-    return _maps(data.key, bundle, data.frame)
-
-
-def _view(view: tuple[str, int | None, int | None]) -> AttentionView:
-    return AttentionView(method=view[0], layer=view[1], head=view[2])
-
-
-def _astuple(view: AttentionView) -> tuple[str, int | None, int | None]:
-    return view.method, view.layer, view.head
-
-
-@dataclass(frozen=True)
-class GlobalResult:
-    """The global view: what the model attends to over all rows."""
-
-    features: pd.DataFrame  # global_features
-    layer_heads: pd.DataFrame  # layer_head_table
-    self_share: float  # attention [CLS] keeps on itself
-    top_token: pd.Series | None  # the most attended token (in >= 20 rows), if any text
-
-
-@st.cache_data(show_spinner=False, max_entries=32, ttl=_TTL_S)
-def _global(key: str, view: tuple, _maps: AttentionMaps, _frame: pd.DataFrame) -> GlobalResult:
-    v = _view(view)
-    tokens = token_table(_maps, _frame, v, min_count=20) if _maps.encoders.text else None
-    return GlobalResult(
-        features=global_features(_maps, v),
-        layer_heads=layer_head_table(_maps),
-        self_share=cls_self_share(_maps, v),
-        top_token=None if tokens is None or tokens.empty else tokens.iloc[0],
-    )
-
-
-def global_result(maps: AttentionMaps, data: AttentionData, view: AttentionView) -> GlobalResult:
-    """Ranked columns, column × (layer, head) means, [CLS]'s own share, the top token."""
-    return _global(data.key, _astuple(view), maps, data.frame)
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_TTL_S)
-def _segments(key: str, view: tuple, by: str, _maps: AttentionMaps, _frame: pd.DataFrame):
-    labels = segment_labels(_maps, _frame, by)
-    return segment_table(_maps, labels, _view(view))
-
-
-def segment_result(
-    maps: AttentionMaps, data: AttentionData, view: AttentionView, by: str
-) -> pd.DataFrame:
-    """Mean attention per segment and feature (see ``segment_table``).
-
-    Raises:
-        DataError: the rows cannot be split that way (e.g. no outcome column).
-    """
-    return _segments(data.key, _astuple(view), by, maps, data.frame)
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_TTL_S)
-def _tokens(key: str, view: tuple, column: str, min_count: int, _maps, _frame) -> TokenResult:
-    v = _view(view)
-    table = token_table(_maps, _frame, v, column=column, min_count=min_count)
-    try:
-        split = token_outcome_table(_maps, _frame, v, column=column, min_count=min_count)
-    except DataError:
-        split = None
-    values = outcome_values(_maps.encoders, _frame)
-    rate = float(np.nanmean(values)) if np.isfinite(values).any() else None
-    return TokenResult(table, split, rate)
-
-
-@dataclass(frozen=True)
-class TokenResult:
-    """The words-and-events view of one text column."""
-
-    vocabulary: pd.DataFrame  # token_table
-    by_outcome: pd.DataFrame | None  # token_outcome_table; None without an outcome column
-    outcome_rate: float | None  # of all rows (mean outcome for regression)
-
-
-def token_result(
-    maps: AttentionMaps, data: AttentionData, view: AttentionView, column: str, min_count: int
-) -> TokenResult:
-    """The vocabulary table of ``column``, its top tokens by outcome and the overall rate."""
-    return _tokens(data.key, _astuple(view), column, min_count, maps, data.frame)
-
-
-@dataclass(frozen=True)
-class RowDetail:
-    """Everything the drill-down shows about one row."""
-
-    row: Hashable
-    score: float
-    features: pd.DataFrame  # row_feature_weights
-    tokens: pd.DataFrame  # row_token_weights
-    matrix: pd.DataFrame  # token_matrix
-
-
-@st.cache_data(show_spinner=False, max_entries=64, ttl=_TTL_S)
-def _row(key: str, view: tuple, row: Any, _maps, _frame, _bundle) -> RowDetail:
-    v = _view(view)
-    return RowDetail(
-        row=row,
-        score=float(_maps.scores[row_position(_maps, row)]),
-        features=row_feature_weights(_maps, _frame, row, v),
-        tokens=row_token_weights(_maps, _frame, row, v),
-        matrix=token_matrix(_bundle, _frame, row, v),
-    )
-
-
-def row_detail(
-    bundle: ModelBundle, maps: AttentionMaps, data: AttentionData, view: AttentionView, row: Any
-) -> RowDetail:
-    """One row's feature weights, token weights and token × token matrix."""
-    return _row(data.key, _astuple(view), row, maps, data.frame, bundle)
 
 
 # ---------------------------------------------------------------- widgets
@@ -457,7 +280,7 @@ def _row_by_search(data: AttentionData, columns: list[str]) -> Hashable | None:
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=256, ttl=_TTL_S)
+@st.cache_resource(show_spinner=False, max_entries=256, ttl=CACHE_TTL_S)
 def _figure(name: str, table: pd.DataFrame, options: tuple, _build: Callable) -> go.Figure:
     # Keyed on the table's content (hashed by Streamlit) and the options. The figure is
     # shared, never changed: st.plotly_chart only reads it (Figure.to_dict copies).

@@ -3,7 +3,7 @@
 Attributions are computed on a seeded sample of the data set's rows (500 by
 default) and cached with ``st.cache_data`` under explicit content keys: the model's
 key (creation time, training-data fingerprint and weights, see
-``attention_views.bundle_key``), the data set's fingerprint, the sample size and
+``attention_cache.bundle_key``), the data set's fingerprint, the sample size and
 every setting. Nothing is keyed on a user or a session, so two users with
 different data or models never see each other's results, and a rerun with the
 same settings is instant. Long computations report progress through a callback
@@ -32,13 +32,8 @@ from neuromkt.attention_segments import OUTCOME, SCORE_DECILE, example_row
 from neuromkt.explain import BASELINES, METHODS, Attribution, attribute
 from neuromkt.figures._style import export_config
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_views import (
-    AttentionData,
-    bundle_key,
-    csv_download,
-    maps_for,
-    segment_options,
-)
+from neuromkt.ui.attention_cache import AttentionData, bundle_key, maps_for
+from neuromkt.ui.attention_views import csv_download, segment_options
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

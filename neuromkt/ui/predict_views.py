@@ -28,7 +28,7 @@ from neuromkt.predict import (
     score_frame,
 )
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_views import bundle_key
+from neuromkt.ui.attention_cache import bundle_key
 from neuromkt.ui.data_views import ACCEPTED_TYPES, load_upload, upload_limit_mb
 
 if TYPE_CHECKING:

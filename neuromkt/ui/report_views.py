@@ -17,7 +17,7 @@ import streamlit as st
 from neuromkt.errors import DataError, ModelError
 from neuromkt.report import build_report
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_views import bundle_key
+from neuromkt.ui.attention_cache import bundle_key
 
 if TYPE_CHECKING:
     from neuromkt.bundle import ModelBundle

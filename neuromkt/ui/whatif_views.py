@@ -18,7 +18,7 @@ import streamlit as st
 from neuromkt.encode import tokenize
 from neuromkt.predict import check_schema
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_views import bundle_key
+from neuromkt.ui.attention_cache import bundle_key
 from neuromkt.ui.predict_views import Source
 from neuromkt.whatif import (
     Control,
