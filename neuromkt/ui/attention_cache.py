@@ -87,17 +87,25 @@ def bundle_key(bundle: ModelBundle) -> str:
     return digest.hexdigest()[:32]
 
 
-def attention_data(dataset: Dataset, bundle: ModelBundle) -> AttentionData:
-    """The data set's rows for ``bundle``, with their content key.
+def attention_data(
+    dataset: Dataset, bundle: ModelBundle, *, max_rows: int = MAX_ROWS, tag: str = ""
+) -> AttentionData:
+    """The data set's rows for ``bundle`` (a seeded sample of ``max_rows`` if larger).
+
+    Args:
+        dataset: The session's data set.
+        bundle: The model the rows are for.
+        max_rows: Larger data sets are sampled down to this many rows.
+        tag: Prefixed to the content key (a page's own caches).
 
     Raises:
         ModelError: the data set lacks columns the model reads (they are named).
     """
     bundle.encoders.check_columns(dataset.frame)
     frame = dataset.frame
-    if len(frame) > MAX_ROWS:
-        frame = frame.sample(MAX_ROWS, random_state=0).sort_index()
-    key = f"{bundle_key(bundle)}-{dataset.fingerprint[:32]}-{len(frame)}"
+    if len(frame) > max_rows:
+        frame = frame.sample(max_rows, random_state=0).sort_index()
+    key = f"{tag}{bundle_key(bundle)}-{dataset.fingerprint[:32]}-{len(frame)}"
     return AttentionData(frame, key, len(dataset.frame))
 
 

@@ -32,7 +32,7 @@ from neuromkt.attention_segments import OUTCOME, SCORE_DECILE, example_row
 from neuromkt.explain import BASELINES, METHODS, Attribution, attribute
 from neuromkt.figures._style import export_config
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_cache import AttentionData, bundle_key, maps_for
+from neuromkt.ui.attention_cache import AttentionData, attention_data, maps_for
 from neuromkt.ui.attention_views import csv_download, segment_options
 
 if TYPE_CHECKING:
@@ -116,12 +116,7 @@ def explain_data(dataset: Dataset, bundle: ModelBundle, rows: int) -> AttentionD
     Raises:
         ModelError: the data set lacks columns the model reads (they are named).
     """
-    bundle.encoders.check_columns(dataset.frame)
-    frame = dataset.frame
-    if len(frame) > rows:
-        frame = frame.sample(rows, random_state=0).sort_index()
-    key = f"exp-{bundle_key(bundle)}-{dataset.fingerprint[:32]}-{len(frame)}"
-    return AttentionData(frame, key, len(dataset.frame))
+    return attention_data(dataset, bundle, max_rows=rows, tag="exp-")
 
 
 # ---------------------------------------------------------------- cached results
