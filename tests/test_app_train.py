@@ -33,6 +33,7 @@ from neuromkt.ui.train_views import (
     W_MAX_TOKENS,
     W_RENAME,
     W_RENAME_TO,
+    W_ROW_BUDGET,
     W_RUN,
     W_SAVE,
     W_SAVE_NAME,
@@ -187,6 +188,15 @@ def test_train_then_save_load_rename_compare_delete(clicks) -> None:
     at.button(key=W_DELETE).click().run()
     assert not at.exception
     assert registry.list_runs()["name"].tolist() == ["second run"]
+
+
+def test_big_table_passes_can_be_switched_off(clicks) -> None:
+    at = _open(_dataset(clicks, "clicked"))
+    _train(at, epochs=1)
+    assert at.session_state[KEY_BUNDLE].train_config.row_budget == TrainConfig.row_budget
+    at.toggle(key=W_ROW_BUDGET).set_value(False)  # sent with the next click
+    _train(at, epochs=1)
+    assert at.session_state[KEY_BUNDLE].train_config.row_budget is None
 
 
 def test_stop_ends_training_early(clicks) -> None:
