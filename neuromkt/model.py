@@ -35,6 +35,7 @@ class ModelConfig:
     attention_dropout: float = 0.1  # on the attention probabilities (not on what is returned)
     numeric_embedding: str = "periodic"  # "linear" (x*w+b) or "periodic" (sin/cos features)
     n_frequencies: int = 16  # periodic embedding: frequencies per numeric column
+    frequency_scale: float = 0.1  # periodic embedding: spread of the initial frequencies
 
     def __post_init__(self) -> None:
         d_model, n_heads = self.d_model, self.n_heads
@@ -47,8 +48,11 @@ class ModelConfig:
                 raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
         if self.numeric_embedding not in ("linear", "periodic"):
             raise ValueError(f"{self.numeric_embedding=} must be linear or periodic")
-        if self.ffn_factor <= 0 or self.n_frequencies < 1:
-            raise ValueError(f"ffn_factor={self.ffn_factor} and n_frequencies must be positive")
+        if self.ffn_factor <= 0 or self.n_frequencies < 1 or self.frequency_scale <= 0:
+            raise ValueError(
+                f"ffn_factor={self.ffn_factor}, n_frequencies={self.n_frequencies} and "
+                f"frequency_scale={self.frequency_scale} must be positive"
+            )
 
     @classmethod
     def preset(cls, name: str, **overrides: Any) -> ModelConfig:
@@ -114,11 +118,15 @@ class InputSpec:
 class NumericEmbedding(nn.Module):
     """One token per numeric column; a learned vector stands in for missing values."""
 
-    def __init__(self, *, n_columns: int, d_model: int, kind: str, n_frequencies: int) -> None:
+    def __init__(
+        self, *, n_columns: int, d_model: int, kind: str, n_frequencies: int, scale: float
+    ) -> None:
         super().__init__()
         self.kind = kind
         if kind == "periodic":
-            self.frequencies = nn.Parameter(torch.randn(n_columns, n_frequencies) * 0.5)
+            # Low starting frequencies give smooth curves first (0.1 beat 0.5 and 1.0
+            # on bench/quality.py, most of all on small tables).
+            self.frequencies = nn.Parameter(torch.randn(n_columns, n_frequencies) * scale)
             self.proj_weight = nn.Parameter(torch.empty(n_columns, 2 * n_frequencies, d_model))
             nn.init.normal_(self.proj_weight, std=(2 * n_frequencies) ** -0.5)
         self.weight = nn.Parameter(torch.randn(n_columns, d_model) * d_model**-0.5)
@@ -151,6 +159,7 @@ class TokenEmbedding(nn.Module):
             d_model=d,
             kind=config.numeric_embedding,
             n_frequencies=config.n_frequencies,
+            scale=config.frequency_scale,
         )
         self.register_buffer("cat_offsets", _offsets(spec.cat_cardinalities), persistent=False)
         self.categorical = nn.Embedding(max(sum(spec.cat_cardinalities), 1), d)
