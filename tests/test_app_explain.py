@@ -91,6 +91,9 @@ def test_the_page_renders_every_section(rows, tiny_bundle, calls) -> None:
     ]
     assert len(at.get("plotly_chart")) == 9  # ranking, strip, token bar, segments, waterfall,
     # side by side, τ histograms (columns, words), deletion curve
+    assert [h.value for h in at.subheader][-1] == (
+        "Does attention agree with the attributions in each segment?"
+    )
     assert "add up to the score difference" in at.success[0].value
     assert at.info[0].value.startswith("On this data, attention agrees with Integrated")
     labels = [m.label for m in at.metric]

@@ -119,16 +119,20 @@ if text_columns:
                 )  # fmt: skip
 
 # ---------------------------------------------------------------- segments
-st.header("By segment", divider="gray")
+# The segment and row sections are fragments: their own pickers rerun only them.
 maps = ev.attention_maps(bundle, data)
-with st.columns([2, 3])[0]:
-    by = ev.segment_picker(dataset, bundle)
-try:
-    labels = segment_labels(maps, data.frame, by)
-except DataError as exc:
-    st.warning(escape_markdown(exc), icon=":material/warning:")
-    labels = None
-else:
+table, summary = ev.agreement_for(bundle, data, settings, attribution, view, k)
+
+
+@st.fragment
+def segment_section() -> None:
+    with st.columns([2, 3])[0]:
+        by = ev.segment_picker(dataset, bundle)
+    try:
+        labels = segment_labels(maps, data.frame, by)
+    except DataError as exc:
+        st.warning(escape_markdown(exc), icon=":material/warning:")
+        return
     ev.chart(
         segment_attribution_heatmap(
             segment_attribution(attribution, labels), title="Attribution by segment"
@@ -140,54 +144,65 @@ else:
         "Each cell: the average size of a column's push for the rows of one segment. Hover "
         "for its direction."
     )
+    st.subheader("Does attention agree with the attributions in each segment?")
+    ev.segment_agreement_table(agreement_by_segment(table, labels))
+
+
+st.header("By segment", divider="gray")
+segment_section()
+
 
 # ---------------------------------------------------------------- one row
+@st.fragment
+def row_section() -> None:
+    row = ev.row_picker(attribution, data, bundle)
+    ev.row_metrics(attribution, data, row)
+    fall_col, side_col = st.columns(2, gap="large")
+    with fall_col:
+        ev.chart(
+            waterfall_figure(
+                waterfall_steps(attribution, data.frame, row),
+                title=f"From the baseline row to this row ({unit})",
+            ),
+            key="exp_waterfall",
+            filename="attribution_waterfall",
+        )
+    with side_col:
+        attention = ev.attention_values(bundle, data, view)
+        ev.chart(
+            attention_attribution_bars(
+                row_comparison(attribution, attention, bundle.encoders, row),
+                title="What it looks at vs what moves the score",
+            ),
+            key="exp_side_by_side",
+            filename="attention_vs_attribution",
+        )
+    row_label = data.frame.index[row]
+    if text_columns:
+        words = row_tokens(attribution, data.frame, row)
+        weights = row_token_weights(maps, data.frame, row_label, view)
+        for column in text_columns:
+            attr_col, att_col = st.columns(2, gap="large")
+            cell = data.frame.at[row_label, column]
+            with attr_col:
+                st.html(
+                    token_attribution_html(
+                        cell, words[words["column"] == column], label=f"{column}: attribution"
+                    )
+                )
+            with att_col:
+                st.html(
+                    highlight_html(
+                        cell, weights[weights["column"] == column], label=f"{column}: attention"
+                    )
+                )
+
+
 st.header("One prediction, step by step", divider="gray")
-row = ev.row_picker(attribution, data, bundle)
-ev.row_metrics(attribution, data, row)
-fall_col, side_col = st.columns(2, gap="large")
-with fall_col:
-    ev.chart(
-        waterfall_figure(
-            waterfall_steps(attribution, data.frame, row),
-            title=f"From the baseline row to this row ({unit})",
-        ),
-        key="exp_waterfall",
-        filename="attribution_waterfall",
-    )
-with side_col:
-    attention = ev.attention_values(bundle, data, view)
-    ev.chart(
-        attention_attribution_bars(
-            row_comparison(attribution, attention, bundle.encoders, row),
-            title="What it looks at vs what moves the score",
-        ),
-        key="exp_side_by_side",
-        filename="attention_vs_attribution",
-    )
-row_label = data.frame.index[row]
-if text_columns:
-    words = row_tokens(attribution, data.frame, row)
-    weights = row_token_weights(maps, data.frame, row_label, view)
-    for column in text_columns:
-        attr_col, att_col = st.columns(2, gap="large")
-        cell = data.frame.at[row_label, column]
-        with attr_col:
-            st.html(
-                token_attribution_html(
-                    cell, words[words["column"] == column], label=f"{column}: attribution"
-                )
-            )
-        with att_col:
-            st.html(
-                highlight_html(
-                    cell, weights[weights["column"] == column], label=f"{column}: attention"
-                )
-            )
+row_section()
 
 # ---------------------------------------------------------------- agreement
 st.header("Does the attention heatmap tell the truth?", divider="gray")
-table, summary = ev.agreement_for(bundle, data, settings, attribution, view, k)
 curve = ev.deletion_for(bundle, data, settings, attribution, view, scope)
 st.info(verdict(summary, settings.method, curve), icon=":material/fact_check:")
 ev.agreement_metrics(summary)
@@ -219,6 +234,3 @@ with curve_col:
         "Each line removes inputs (sets them to the baseline) in the order a ranking gives. "
         "The faster the score falls, the more faithful the ranking; a smaller area is better."
     )
-if labels is not None:
-    st.subheader("Agreement by segment")
-    ev.segment_agreement_table(agreement_by_segment(table, labels))
