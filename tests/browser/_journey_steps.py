@@ -11,6 +11,7 @@ shown, and save a screenshot.
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ __all__ = [
     "click",
     "download",
     "edit_cell",
+    "error_text",
     "expect",
     "grid_cells",
     "main_text",
@@ -178,6 +180,20 @@ def sidebar_text(page: Any) -> str:
 def alerts(page: Any, kind: str) -> list[str]:
     """Texts of the alerts of one kind shown now: "Error", "Warning", "Info" or "Success"."""
     return page.locator(f'[data-testid="stAlertContent{kind}"]').all_inner_texts()
+
+
+def error_text(page: Any, *words: str, timeout_s: float = 30) -> str:
+    """The error alerts' text once it holds every one of ``words`` (or at the timeout).
+
+    An upload's rerun can start after the page looked settled, so the error about the
+    file may come a moment after :func:`upload` returns.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        text = " ".join(alerts(page, "Error"))
+        if all(w in text for w in words) or time.monotonic() > deadline:
+            return text
+        time.sleep(0.2)
 
 
 # Opened at a page's own address (``/train``), Streamlit's client first probes

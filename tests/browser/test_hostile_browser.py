@@ -29,9 +29,9 @@ from _journey_steps import (
     ARTIFACTS,
     TRAINING_TIMEOUT_MS,
     Journey,
-    alerts,
     click,
     download,
+    error_text,
     grid_cells,
     main_text,
     number,
@@ -216,7 +216,7 @@ def test_03_pickle_posing_as_a_bundle_is_refused(
     payload = pickle.dumps(_Payload(sentinel), protocol=4)
     page.get_by_role("tab", name="Upload a bundle").click()
     upload(page, "train_upload", "model.zip", payload, "application/zip")
-    error = " ".join(alerts(page, "Error"))
+    error = error_text(page, "pickle", "still in use")
     assert "pickle" in error and "still in use" in error
     upload(page, "train_upload", "model.safetensors", payload, "application/octet-stream")
     chip = '[data-testid="stFileChip"][aria-invalid="true"]'  # a file the chooser refused
@@ -280,7 +280,7 @@ def test_06_predict_page_broken_then_hostile_file(walk: Journey, passed: set[str
     segment(page, "predict_source", "Upload a file")
     _, content, words = next(b for b in BAD if b[0] == "page.csv")
     upload(page, "predict_upload", BROKEN_NAME, content)
-    error = " ".join(alerts(page, "Error"))
+    error = error_text(page, *words)
     assert all(w in error for w in words), error
     if BROKEN_NAME not in error:  # the file name must read as typed, not as markdown
         UNREADABLE["Predict, the error about a broken file"] = [error]
@@ -371,19 +371,19 @@ def test_broken_files_through_the_file_chooser(page: Any, app_url: str, console_
     assert page.get_by_role("heading", name="good.csv").is_visible()
     for name, content, words in (b for b in BAD if b[0] in _BROWSER_BAD):
         upload(page, "data_upload", name, content, "application/octet-stream")
-        error = " ".join(alerts(page, "Error"))
+        error = error_text(page, *words, "still in use")
         assert all(w in error for w in words), (name, error)
         assert "still in use" in error
         assert page.get_by_role("heading", name="good.csv").is_visible(), name
         assert page.locator('[data-testid="stException"]').count() == 0, name
     _, content, words = next(b for b in BAD if b[0] == "page.csv")
     upload(page, "data_upload", BROKEN_NAME, content)
-    error = " ".join(alerts(page, "Error"))
+    error = error_text(page, BROKEN_NAME, *words)
     assert BROKEN_NAME in error and all(w in error for w in words), error
     assert page.evaluate(_UNREADABLE) == []
     name, content, words = next(b for b in BAD if b[0] == "old.xls")
     upload(page, "data_upload", name, content, "application/vnd.ms-excel")
-    error = " ".join(alerts(page, "Error"))  # accepted by the chooser, so the loader says why
+    error = error_text(page, *words, "still in use")  # the chooser took it; the loader says why
     assert all(w in error for w in words) and "still in use" in error, error
     assert page.locator('[data-testid="stException"]').count() == 0
     assert page.get_by_role("heading", name="good.csv").is_visible()

@@ -33,6 +33,7 @@ from _journey_steps import (
     click,
     download,
     edit_cell,
+    error_text,
     expect,
     grid_cells,
     main_text,
@@ -157,7 +158,7 @@ def _round_trip_the_bundle(page: Any) -> None:
     assert load_bundle(data).name == MODEL_NAME  # a valid bundle, readable outside the app
     page.get_by_role("tab", name="Upload a bundle").click()
     upload(page, "train_upload", "model.zip", b"not a zip at all", "application/zip")
-    error = " ".join(alerts(page, "Error"))
+    error = error_text(page, "not a neuromkt model", "still in use")
     assert "not a neuromkt model" in error and "still in use" in error, error
     assert page.get_by_role("heading", name=f"Model: {MODEL_NAME}").is_visible()  # kept
     upload(page, "train_upload", name, data, "application/zip")
