@@ -11,14 +11,8 @@ import torch
 from torch import nn
 
 from neuromkt.model import AttentionModel, ModelConfig
-from neuromkt.train import (
-    TrainConfig,
-    drop_levels,
-    fit,
-    lr_at,
-    make_parameter_groups,
-    split_rows,
-)
+from neuromkt.train import TrainConfig, fit, split_rows
+from neuromkt.train_steps import drop_levels, lr_at, make_parameter_groups
 
 SMALL = ModelConfig.preset("small")
 
