@@ -33,7 +33,8 @@ from neuromkt.explain import BASELINES, METHODS, Attribution, attribute
 from neuromkt.figures._style import export_config
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import AttentionData, attention_data, maps_for
-from neuromkt.ui.attention_views import csv_download, segment_options
+from neuromkt.ui.attention_controls import segment_options
+from neuromkt.ui.attention_views import csv_download
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
