@@ -9,6 +9,7 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from neuromkt.data import frame_fingerprint
+from neuromkt.ui import explain_cache
 from neuromkt.ui import explain_views as ev
 from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
 
@@ -50,13 +51,13 @@ def calls(monkeypatch) -> list[str]:
     st.cache_data.clear()
     st.cache_resource.clear()
     seen: list[str] = []
-    original = ev.attribute
+    original = explain_cache.attribute
 
     def counting(bundle, frame, method, **kwargs):
         seen.append(method)
         return original(bundle, frame, method, **kwargs)
 
-    monkeypatch.setattr(ev, "attribute", counting)
+    monkeypatch.setattr(explain_cache, "attribute", counting)
     return seen
 
 

@@ -38,6 +38,7 @@ __all__ = [
     "W_SEGMENT_DIFF",
     "row_picker",
     "section_tabs",
+    "segment_label",
     "segment_options",
     "segment_picker",
     "view_controls",
@@ -143,7 +144,7 @@ def segment_picker(dataset: Dataset, bundle: ModelBundle) -> tuple[str, bool]:
             "Split rows by",
             segment_options(dataset, bundle),
             key=W_SEGMENT,
-            format_func=lambda v: _segment_label(v, bundle),
+            format_func=lambda v: segment_label(v, bundle),
             help="Outcome, predicted-score decile (D1 = lowest scores), or any column. "
             "Numbers with many values are cut into five equal-sized groups.",
         )
@@ -158,7 +159,8 @@ def segment_picker(dataset: Dataset, bundle: ModelBundle) -> tuple[str, bool]:
     return by, diff
 
 
-def _segment_label(value: str, bundle: ModelBundle) -> str:
+def segment_label(value: str, bundle: ModelBundle) -> str:
+    """How a segment choice reads in a picker: the outcome and score decile named."""
     if value == OUTCOME:
         return f"Outcome ({bundle.target})"
     return "Predicted score decile" if value == SCORE_DECILE else value

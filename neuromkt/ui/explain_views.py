@@ -1,40 +1,37 @@
-"""Cached attributions and agreement, and the widgets of the Explain page.
+"""The widgets of the Explain page: settings, pickers, charts, metrics and tables.
 
-Attributions are computed on a seeded sample of the data set's rows (500 by
-default) and cached with ``st.cache_data`` under explicit content keys: the model's
-key (creation time, training-data fingerprint and weights, see
-``attention_cache.bundle_key``), the data set's fingerprint, the sample size and
-every setting. Nothing is keyed on a user or a session, so two users with
-different data or models never see each other's results, and a rerun with the
-same settings is instant. Long computations report progress through a callback
-from the chunked loop into an ``st.progress`` bar.
+The results they show come from :mod:`neuromkt.ui.explain_cache` (cached by
+content), re-exported here so the page needs one import.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Iterator
-from contextlib import contextmanager
-from dataclasses import astuple, dataclass, replace
+from collections.abc import Hashable
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.agreement import (
-    DeletionCurve,
-    agreement_table,
-    deletion_curve,
-    summarize_agreement,
-)
-from neuromkt.attention import AttentionMaps, AttentionView, position_values
-from neuromkt.attention_segments import OUTCOME, SCORE_DECILE, example_row
-from neuromkt.explain import BASELINES, METHODS, Attribution, attribute
+from neuromkt.attention import AttentionView
+from neuromkt.attention_segments import example_row
+from neuromkt.explain import BASELINES, METHODS, Attribution
 from neuromkt.figures._style import export_config
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_cache import AttentionData, attention_data, maps_for
-from neuromkt.ui.attention_controls import segment_options
+from neuromkt.ui.attention_cache import AttentionData
+from neuromkt.ui.attention_controls import segment_label, segment_options
 from neuromkt.ui.attention_views import csv_download
+from neuromkt.ui.explain_cache import (
+    DEFAULT_ROWS,
+    Settings,
+    agreement_for,
+    attention_maps,
+    attention_values,
+    attribution_for,
+    deletion_for,
+    explain_data,
+)
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -63,9 +60,6 @@ __all__ = [
     "token_table",
 ]
 
-DEFAULT_ROWS = 500  # rows sampled for the page's views (adjustable)
-_TTL_S = 3600
-
 # Widget keys of the Explain page.
 W_METHOD = "exp_method"
 W_BASELINE = "exp_baseline"
@@ -83,127 +77,9 @@ W_K = "exp_top_k"
 W_SCOPE = "exp_scope"
 
 _VIEWS = {"mean": "Mean of layers and heads", "rollout": "Rollout"}
+
+
 _SCOPES = {"all": "Columns and words", "features": "Columns only", "tokens": "Words only"}
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Everything that changes an attribution (part of every cache key)."""
-
-    method: str = "ig"
-    baseline: str = "neutral"
-    steps: int = 32
-    samples: int = 16
-    window: int = 1
-    output: str = "logit"
-    target: str | None = None
-    rows: int = DEFAULT_ROWS
-
-    def attribute_options(self) -> dict:
-        """Keyword arguments of :func:`neuromkt.explain.attribute`."""
-        return {
-            "baseline": self.baseline,
-            "steps": self.steps,
-            "samples": self.samples,
-            "window": self.window,
-            "output": self.output,
-            "target": self.target,
-        }
-
-
-def explain_data(dataset: Dataset, bundle: ModelBundle, rows: int) -> AttentionData:
-    """A seeded sample of ``rows`` rows of the data set, with its content key.
-
-    Raises:
-        ModelError: the data set lacks columns the model reads (they are named).
-    """
-    return attention_data(dataset, bundle, max_rows=rows, tag="exp-")
-
-
-# ---------------------------------------------------------------- cached results
-
-
-@contextmanager
-def _progress_bar(text: str) -> Iterator[Callable[[int, int], None]]:
-    """An ``st.progress`` bar driven by a (done, total) callback, removed when done.
-
-    Used inside the cached functions, so that a cache hit replays (and removes) it too.
-    """
-    bar = st.progress(0.0, text=text)
-
-    def update(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"{text} {done:,} of {total:,} rows")
-
-    try:
-        yield update
-    finally:
-        bar.empty()
-
-
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_TTL_S)
-def _attribution(key: str, settings: tuple, _bundle, _frame) -> Attribution:
-    s = Settings(*settings)
-    with _progress_bar(f"Computing {METHODS[s.method].label}…") as update:
-        return attribute(_bundle, _frame, s.method, on_progress=update, **s.attribute_options())
-
-
-def attribution_for(bundle: ModelBundle, data: AttentionData, settings: Settings) -> Attribution:
-    """The attributions of the sampled rows (computed once per model, data and settings)."""
-    return _attribution(data.key, astuple(settings), bundle, data.frame)
-
-
-@st.cache_data(show_spinner=False, max_entries=32, ttl=_TTL_S)
-def _agreement(key: str, settings: tuple, view: tuple, k: int, _attr, _attention, _encoders):
-    table = agreement_table(_attr, _attention, _encoders, k=k)
-    return table, summarize_agreement(table)
-
-
-def attention_values(bundle: ModelBundle, data: AttentionData, view: AttentionView) -> np.ndarray:
-    """(N, T) [CLS] attention of the sampled rows (cached with the Attention page's cache)."""
-    return position_values(attention_maps(bundle, data), view)
-
-
-def attention_maps(bundle: ModelBundle, data: AttentionData) -> AttentionMaps:
-    """The sampled rows' attention maps."""
-    return maps_for(bundle, data)
-
-
-def agreement_for(
-    bundle: ModelBundle,
-    data: AttentionData,
-    settings: Settings,
-    attribution: Attribution,
-    view: AttentionView,
-    k: int,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-row agreement table and its summary (see ``neuromkt.agreement``)."""
-    attention = attention_values(bundle, data, view)
-    view_key = (view.method, view.layer, view.head)
-    return _agreement(
-        data.key, astuple(settings), view_key, k, attribution, attention, bundle.encoders
-    )
-
-
-@st.cache_data(show_spinner=False, max_entries=16, ttl=_TTL_S)
-def _deletion(key, settings, view, scope, _bundle, _frame, _attr, _attention) -> DeletionCurve:
-    with _progress_bar("Removing inputs one by one…") as update:
-        return deletion_curve(_bundle, _frame, _attr, _attention, scope=scope, on_progress=update)
-
-
-def deletion_for(
-    bundle: ModelBundle,
-    data: AttentionData,
-    settings: Settings,
-    attribution: Attribution,
-    view: AttentionView,
-    scope: str,
-) -> DeletionCurve:
-    """The deletion curve of attention, the attribution and a random order."""
-    attention = attention_values(bundle, data, view)
-    view_key = (view.method, view.layer, view.head)
-    return _deletion(
-        data.key, astuple(settings), view_key, scope, bundle, data.frame, attribution, attention
-    )
 
 
 # ---------------------------------------------------------------- widgets
@@ -337,16 +213,10 @@ def segment_picker(dataset: Dataset, bundle: ModelBundle) -> str:
         "Split rows by",
         segment_options(dataset, bundle),
         key=W_SEGMENT,
-        format_func=lambda v: _segment_label(v, bundle),
+        format_func=lambda v: segment_label(v, bundle),
         help="Outcome, predicted-score decile (D1 = lowest scores), or any column. Numbers "
         "with many values are cut into five equal-sized groups.",
     )
-
-
-def _segment_label(value: str, bundle: ModelBundle) -> str:
-    if value == OUTCOME:
-        return f"Outcome ({bundle.target})"
-    return "Predicted score decile" if value == SCORE_DECILE else value
 
 
 # ---------------------------------------------------------------- displays
