@@ -16,7 +16,7 @@ HASH_DEV := $(shell cat requirements.txt requirements-dev.txt pyproject.toml 2>/
 STAMP_RUN := $(VENV)/.stamp-run-$(HASH_RUN)
 STAMP_DEV := $(VENV)/.stamp-dev-$(HASH_DEV)
 
-.PHONY: help run test lint format samples bench screenshot setup setup-dev clean
+.PHONY: help run test test-fast lint format samples bench screenshot setup setup-dev clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -24,12 +24,19 @@ help:  ## list the targets
 run: setup  ## set up and open the dashboard (PORT=8501)
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
-test: setup-dev  ## set up, lint and run all tests (PYTEST_ARGS="-k data -x")
+test: setup-dev  ## set up, lint, check the import contracts and run all tests (PYTEST_ARGS="-k data -x")
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
-lint: setup-dev  ## check style without changing files
+test-fast: setup-dev  ## the quick loop: lint, import contracts, tests not marked slow or browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/pytest -m "not slow and not browser" -x -q $(PYTEST_ARGS)
+
+lint: setup-dev  ## check style and the import contracts without changing files
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff format --check .
 
 format: setup-dev  ## fix style in place
@@ -37,8 +44,8 @@ format: setup-dev  ## fix style in place
 	$(VENV)/bin/ruff check --fix .
 
 samples: setup  ## regenerate the sample data sets and their pre-trained models (slow)
-	$(PY) -m neuromkt.samples --out sample_data
-	$(PY) -m neuromkt.sample_models
+	$(PY) -m neuromkt.data.samples --out sample_data
+	$(PY) -m neuromkt.model.sample_models
 
 bench: setup-dev  ## run every benchmark in bench/
 	@shopt -s nullglob; for script in bench/*.py; do \

@@ -9,7 +9,7 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.runtime import configure_torch_threads, freeze_startup_objects
+from neuromkt.ui.server import configure_torch_threads, freeze_startup_objects
 from neuromkt.ui.sidebar import render_sidebar
 from neuromkt.ui.state import init_state
 

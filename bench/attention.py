@@ -54,9 +54,9 @@ HARNESS = """
 import os
 import time
 import streamlit as st
-from neuromkt.bundle import load_bundle
-from neuromkt.samples import SAMPLES
-from neuromkt.ui.runtime import configure_torch_threads, freeze_startup_objects
+from neuromkt.model.bundle import load_bundle
+from neuromkt.data.samples import SAMPLES
+from neuromkt.ui.server import configure_torch_threads, freeze_startup_objects
 from neuromkt.ui.sidebar import render_sidebar
 from neuromkt.ui.state import (current_bundle, current_dataset, init_state, sample_dataset,
                                set_bundle, set_dataset)
@@ -92,7 +92,7 @@ with open(os.environ["NM_ATT_RUNS"], "a") as runs:  # the server's own time per 
 def _frame(n_rows: int):
     import pandas as pd
 
-    from neuromkt.samples import SAMPLE_SEED, SAMPLES
+    from neuromkt.data.samples import SAMPLE_SEED, SAMPLES
 
     spec = SAMPLES["ecommerce"]
     raw = spec.generate(n_rows, SAMPLE_SEED).to_csv(index=False)
@@ -103,12 +103,12 @@ def random_bundle(frame: Any, *, preset: str = "default"):
     """A bundle of the given size with random weights, encoders fitted on ``frame``."""
     import torch
 
-    from neuromkt.bundle import ModelBundle
-    from neuromkt.encode import Encoders
-    from neuromkt.model import AttentionModel, ModelConfig
-    from neuromkt.samples import SAMPLES
-    from neuromkt.schema import infer_schema
-    from neuromkt.train import TrainConfig
+    from neuromkt.data.samples import SAMPLES
+    from neuromkt.data.schema import infer_schema
+    from neuromkt.model.bundle import ModelBundle
+    from neuromkt.model.encoders import Encoders
+    from neuromkt.model.network import AttentionModel, ModelConfig
+    from neuromkt.model.train_config import TrainConfig
 
     spec = SAMPLES["ecommerce"]
     schema = infer_schema(frame, target=spec.target)
@@ -169,8 +169,8 @@ def run_case(case: str, n_rows: int, threads: int = 0) -> dict[str, Any]:
 
     if threads:
         torch.set_num_threads(threads)
-    from neuromkt.attention import compute_attention
-    from neuromkt.inference import predict
+    from neuromkt.explain.attention import compute_attention
+    from neuromkt.model.inference import predict
 
     frame = _frame(n_rows)
     bundle = random_bundle(frame.head(20_000))
@@ -317,7 +317,7 @@ def browser_case(n_rows: int) -> list[dict[str, Any]]:
     from _launch import launch_kwargs, wait_settled
     from playwright.sync_api import sync_playwright
 
-    from neuromkt.bundle import save_bundle
+    from neuromkt.model.bundle import save_bundle
 
     with tempfile.TemporaryDirectory(prefix="nm-att-bundle-") as tmp:
         save_bundle(random_bundle(_frame(20_000)), Path(tmp) / "model")

@@ -11,7 +11,7 @@ of the default architecture (d_model 64, 1 layer, 4 heads) with encoders fitted 
 the sample and seeded random weights: the work Integrated Gradients does does not
 depend on the weights.
 
-- ``ig``: ``neuromkt.explain.attribute(method="ig", steps=32)`` on ``--rows`` rows:
+- ``ig``: ``neuromkt.explain.attributions.attribute(method="ig", steps=32)`` on ``--rows`` rows:
   batched (2,048 model evaluations per pass), rows of similar length chunked
   together, padding left out.
 - ``naive``: Captum's ``LayerIntegratedGradients(model, model.embed)`` called once per
@@ -44,11 +44,11 @@ def _model(sample: str):
     """The sample's pre-trained bundle, or a default-architecture model with random weights."""
     import torch
 
-    from neuromkt.bundle import ModelBundle
-    from neuromkt.encode import Encoders
-    from neuromkt.model import AttentionModel, ModelConfig
-    from neuromkt.sample_models import load_sample_bundle, sample_frame_and_schema
-    from neuromkt.train import TrainConfig
+    from neuromkt.model.bundle import ModelBundle
+    from neuromkt.model.encoders import Encoders
+    from neuromkt.model.network import AttentionModel, ModelConfig
+    from neuromkt.model.sample_models import load_sample_bundle, sample_frame_and_schema
+    from neuromkt.model.train_config import TrainConfig
 
     frame, schema = sample_frame_and_schema(sample)
     shipped = load_sample_bundle(sample)
@@ -93,7 +93,7 @@ def run_case(case: str, sample: str, n_rows: int, steps: int) -> dict[str, Any]:
 
     import torch
 
-    from neuromkt.explain import attribute
+    from neuromkt.explain.attributions import attribute
 
     torch.set_num_threads(int(os.environ.get("BENCH_THREADS", "1")))
     bundle, frame, model_kind = _model(sample)

@@ -31,7 +31,7 @@ PEAK_MB_TARGET = 3_000
 _CHILD = """
 import json, resource, sys, time
 import pandas as pd
-from neuromkt.data import load_table
+from neuromkt.data.load import load_table
 path, method = sys.argv[1], sys.argv[2]
 start, cpu_start = time.perf_counter(), time.process_time()
 frame = load_table(path) if method == "load_table" else pd.read_csv(path)

@@ -45,13 +45,14 @@ sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
 
 from _common import peak_rss_mb, print_table, timed  # noqa: E402
 
-from neuromkt.data import load_table  # noqa: E402
-from neuromkt.encode import EncoderConfig, tokenize  # noqa: E402
-from neuromkt.inference import predict  # noqa: E402
-from neuromkt.model import ModelConfig  # noqa: E402
-from neuromkt.samples import SAMPLES, load_sample  # noqa: E402
-from neuromkt.schema import Schema, infer_schema, target_labels  # noqa: E402
-from neuromkt.train import TrainConfig, fit  # noqa: E402
+from neuromkt.data.load import load_table  # noqa: E402
+from neuromkt.data.samples import SAMPLES, load_sample  # noqa: E402
+from neuromkt.data.schema import Schema, infer_schema, target_labels  # noqa: E402
+from neuromkt.model.encoders import EncoderConfig, tokenize  # noqa: E402
+from neuromkt.model.inference import predict  # noqa: E402
+from neuromkt.model.network import ModelConfig  # noqa: E402
+from neuromkt.model.train_config import TrainConfig  # noqa: E402
+from neuromkt.model.training import fit  # noqa: E402
 
 SHARED_DATA = ROOT.parent / "shared" / "data"
 TEST_SIZE = 0.25  # share of rows every model is scored on

@@ -10,24 +10,25 @@ Example:
     >>> nm.global_attention_summary(result.bundle, frame)["features"][:3]
 """
 
-from neuromkt.bundle import ModelBundle, bundle_to_zip_bytes, load_bundle, save_bundle
-from neuromkt.data import LoadLimits, frame_fingerprint, load_table
-from neuromkt.encode import EncoderConfig, Encoders, tokenize
+from neuromkt.act.scoring import score_frame
+from neuromkt.data.load import LoadLimits, frame_fingerprint, load_table
+from neuromkt.data.samples import SAMPLES, load_sample
+from neuromkt.data.schema import Schema, infer_schema
 from neuromkt.errors import DataError, ModelError, NeuromktError
-from neuromkt.explain_tables import (
+from neuromkt.explain.tables import (
     attention_table,
     attribution_table,
     global_attention_summary,
     global_attribution_summary,
 )
-from neuromkt.inference import predict
-from neuromkt.model import AttentionModel, ModelConfig
-from neuromkt.predict import score_frame
-from neuromkt.registry import Registry
-from neuromkt.report import build_report
-from neuromkt.samples import SAMPLES, load_sample
-from neuromkt.schema import Schema, infer_schema
-from neuromkt.train import TrainConfig, TrainResult, fit
+from neuromkt.model.bundle import ModelBundle, bundle_to_zip_bytes, load_bundle, save_bundle
+from neuromkt.model.encoders import EncoderConfig, Encoders, tokenize
+from neuromkt.model.inference import predict
+from neuromkt.model.network import AttentionModel, ModelConfig
+from neuromkt.model.registry import Registry
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import TrainResult, fit
+from neuromkt.report.document import build_report
 
 __all__ = [
     "SAMPLES",

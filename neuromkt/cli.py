@@ -43,8 +43,8 @@ def _add_check_parser(subparsers: Any) -> None:
 
 
 def _run_check(args: argparse.Namespace) -> int:
-    from neuromkt.data import load_table
-    from neuromkt.schema import infer_schema, validate_for_training
+    from neuromkt.data.load import load_table
+    from neuromkt.data.schema import infer_schema, validate_for_training
 
     frame = load_table(args.data)
     schema = infer_schema(frame, target=args.target)
@@ -100,12 +100,13 @@ def _add_train_parser(subparsers: Any) -> None:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from neuromkt.bundle import save_bundle
-    from neuromkt.data import load_table
+    from neuromkt.data.load import load_table
+    from neuromkt.data.schema import infer_schema
     from neuromkt.errors import DataError
-    from neuromkt.model import ModelConfig
-    from neuromkt.schema import infer_schema
-    from neuromkt.train import TrainConfig, fit
+    from neuromkt.model.bundle import save_bundle
+    from neuromkt.model.network import ModelConfig
+    from neuromkt.model.train_config import TrainConfig
+    from neuromkt.model.training import fit
 
     frame = load_table(args.data)
     if args.target not in frame.columns:
@@ -164,10 +165,10 @@ def _add_predict_parser(subparsers: Any) -> None:
 
 
 def _run_predict(args: argparse.Namespace) -> int:
-    from neuromkt.bundle import load_bundle
-    from neuromkt.data import load_table
-    from neuromkt.export import to_csv_bytes
-    from neuromkt.predict import score_frame
+    from neuromkt.act.export import to_csv_bytes
+    from neuromkt.act.scoring import score_frame
+    from neuromkt.data.load import load_table
+    from neuromkt.model.bundle import load_bundle
 
     bundle = load_bundle(args.model)
     scored = score_frame(bundle, load_table(args.data), reasons=args.reasons)
@@ -193,9 +194,9 @@ def _add_report_parser(subparsers: Any) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from neuromkt.bundle import load_bundle
-    from neuromkt.data import load_table
-    from neuromkt.report import build_report
+    from neuromkt.data.load import load_table
+    from neuromkt.model.bundle import load_bundle
+    from neuromkt.report.document import build_report
 
     bundle = load_bundle(args.model)
     html = build_report(
@@ -240,10 +241,10 @@ def _add_explain_parser(subparsers: Any) -> None:
 
 
 def _run_explain(args: argparse.Namespace) -> int:
-    from neuromkt.bundle import load_bundle
-    from neuromkt.data import load_table
+    from neuromkt.act.export import to_csv_bytes
+    from neuromkt.data.load import load_table
     from neuromkt.errors import DataError
-    from neuromkt.export import to_csv_bytes
+    from neuromkt.model.bundle import load_bundle
 
     if not args.out and not args.global_:
         raise DataError(
@@ -254,13 +255,13 @@ def _run_explain(args: argparse.Namespace) -> int:
     frame = load_table(args.data)
     bundle.encoders.check_columns(frame)
     if args.method == "attention":
-        from neuromkt.explain_tables import attention_table as table
-        from neuromkt.explain_tables import global_attention_summary as summary
+        from neuromkt.explain.tables import attention_table as table
+        from neuromkt.explain.tables import global_attention_summary as summary
 
         options: dict[str, Any] = {}
     else:
-        from neuromkt.explain_tables import attribution_table as table
-        from neuromkt.explain_tables import global_attribution_summary as summary
+        from neuromkt.explain.tables import attribution_table as table
+        from neuromkt.explain.tables import global_attribution_summary as summary
 
         options = {"method": args.method}
     if args.out:
@@ -299,7 +300,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     args = build_parser().parse_args(argv)
     try:
-        from neuromkt.runtime import configure_threads
+        from neuromkt.model.threads import configure_threads
 
         configure_threads()
         return int(args.handler(args))

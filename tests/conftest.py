@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from neuromkt.model import ModelConfig
-from neuromkt.runtime import configure_threads
-from neuromkt.samples import SAMPLES, load_sample
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.data.samples import SAMPLES, load_sample
+from neuromkt.data.schema import infer_schema
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.threads import configure_threads
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

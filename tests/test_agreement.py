@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import kendalltau
 
-from neuromkt.agreement import (
+from neuromkt.explain.agreement import (
     JAIN_WALLACE_TAU,
     agreement_by_segment,
     agreement_table,
@@ -16,9 +16,9 @@ from neuromkt.agreement import (
     summarize_agreement,
     verdict,
 )
-from neuromkt.attention import compute_attention, position_values
-from neuromkt.explain import attribute
-from neuromkt.rank_stats import kendall_tau, top_k_overlap
+from neuromkt.explain.attention import compute_attention, position_values
+from neuromkt.explain.attributions import attribute
+from neuromkt.explain.rank_stats import kendall_tau, top_k_overlap
 
 
 @pytest.fixture(scope="module")

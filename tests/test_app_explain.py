@@ -8,7 +8,7 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-from neuromkt.data import frame_fingerprint
+from neuromkt.data.load import frame_fingerprint
 from neuromkt.ui import explain_cache
 from neuromkt.ui import explain_views as ev
 from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset

@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from neuromkt.data import frame_fingerprint
-from neuromkt.samples import SAMPLES
-from neuromkt.schema import infer_schema
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.data.samples import SAMPLES
+from neuromkt.data.schema import infer_schema
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.sidebar import headline_metric
 from neuromkt.ui.state import (

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from neuromkt.data import frame_fingerprint
-from neuromkt.predict import DRIVERS_COLUMN, SCORE_COLUMN
-from neuromkt.schema import infer_schema
+from neuromkt.act.scoring import DRIVERS_COLUMN, SCORE_COLUMN
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.data.schema import infer_schema
 from neuromkt.ui.predict_views import (
     KEY_SCORED,
     W_REASONS,

@@ -7,8 +7,8 @@ from pathlib import Path
 import pandas as pd
 from streamlit.testing.v1 import AppTest
 
-from neuromkt.data import frame_fingerprint
-from neuromkt.schema import infer_schema
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.data.schema import infer_schema
 from neuromkt.ui.report_views import KEY_REPORT, W_REPORT_BUILD, W_REPORT_TITLE
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 

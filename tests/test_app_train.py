@@ -14,33 +14,30 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from neuromkt.bundle import bundle_to_zip_bytes
-from neuromkt.data import frame_fingerprint
-from neuromkt.model import ModelConfig
-from neuromkt.registry import Registry
-from neuromkt.samples import load_sample
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.data.samples import load_sample
+from neuromkt.data.schema import infer_schema
+from neuromkt.model.bundle import bundle_to_zip_bytes
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.registry import Registry
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 from neuromkt.ui.train_job import start_job
+from neuromkt.ui.train_settings import W_EPOCHS, W_MAX_TOKENS, W_ROW_BUDGET, W_SIZE, W_TIME_LIMIT
 from neuromkt.ui.train_views import (
     KEY_JOB,
     W_COMPARE,
     W_DELETE,
-    W_EPOCHS,
     W_EXCLUDE_PREFIX,
     W_LOAD_RUN,
-    W_MAX_TOKENS,
     W_RENAME,
     W_RENAME_TO,
-    W_ROW_BUDGET,
     W_RUN,
     W_SAVE,
     W_SAVE_NAME,
-    W_SIZE,
     W_START,
     W_STOP,
-    W_TIME_LIMIT,
     W_UPLOAD,
 )
 

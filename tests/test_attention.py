@@ -10,7 +10,10 @@ import pandas as pd
 import pytest
 import torch
 
-from neuromkt.attention import (
+from neuromkt.data.samples import SAMPLES, load_sample
+from neuromkt.data.schema import infer_schema
+from neuromkt.errors import DataError, ModelError
+from neuromkt.explain.attention import (
     AttentionMaps,
     AttentionView,
     check_labels,
@@ -20,7 +23,9 @@ from neuromkt.attention import (
     layer_head_table,
     position_values,
 )
-from neuromkt.attention_segments import (
+from neuromkt.explain.positions import split_positions
+from neuromkt.explain.rollout import rollout_cls
+from neuromkt.explain.segments import (
     OUTCOME,
     SCORE_DECILE,
     example_row,
@@ -28,23 +33,18 @@ from neuromkt.attention_segments import (
     segment_labels,
     segment_table,
 )
-from neuromkt.attention_tokens import (
+from neuromkt.explain.tables import attention_table, global_attention_summary
+from neuromkt.explain.tokens import (
     row_token_weights,
     search_rows,
     token_matrix,
     token_spans,
     token_table,
 )
-from neuromkt.bundle import ModelBundle
-from neuromkt.encode import Encoders, tokenize
-from neuromkt.errors import DataError, ModelError
-from neuromkt.explain_tables import attention_table, global_attention_summary
-from neuromkt.model import AttentionModel, ModelConfig
-from neuromkt.positions import split_positions
-from neuromkt.rollout import rollout_cls
-from neuromkt.samples import SAMPLES, load_sample
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig
+from neuromkt.model.bundle import ModelBundle
+from neuromkt.model.encoders import Encoders, tokenize
+from neuromkt.model.network import AttentionModel, ModelConfig
+from neuromkt.model.train_config import TrainConfig
 
 
 def _bundle(
@@ -205,7 +205,7 @@ def test_attention_rows_sum_to_one_and_padding_is_zero(ecom) -> None:
 
 def test_chunking_does_not_change_results(ecom, monkeypatch) -> None:
     frame, bundle, maps = ecom
-    monkeypatch.setattr("neuromkt.attention.CHUNK_ROWS", 97)
+    monkeypatch.setattr("neuromkt.explain.attention.CHUNK_ROWS", 97)
     small = compute_attention(bundle, frame, batch_size=13)
     np.testing.assert_allclose(small.cls, maps.cls, atol=1e-6)
     np.testing.assert_allclose(small.rollout, maps.rollout, atol=1e-6)
@@ -214,7 +214,7 @@ def test_chunking_does_not_change_results(ecom, monkeypatch) -> None:
 
 
 def test_scores_are_the_models_predictions(ecom) -> None:
-    from neuromkt.inference import predict
+    from neuromkt.model.inference import predict
 
     frame, bundle, maps = ecom
     np.testing.assert_allclose(maps.scores, predict(bundle, frame), atol=1e-6)

@@ -18,20 +18,21 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from neuromkt import bundle as B
-from neuromkt.bundle import (
-    FORMAT_VERSION,
+from neuromkt.data.schema import infer_schema
+from neuromkt.errors import ModelError
+from neuromkt.model import bundle as B
+from neuromkt.model.bundle import (
     PICKLE_MESSAGE,
     ModelBundle,
     bundle_to_zip_bytes,
     load_bundle,
     save_bundle,
 )
-from neuromkt.errors import ModelError
-from neuromkt.inference import predict
-from neuromkt.model import ModelConfig
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.model.bundle_checks import FORMAT_VERSION
+from neuromkt.model.inference import predict
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
 
 TINY = ModelConfig(d_model=8, n_layers=1, n_heads=2, n_frequencies=2)
 WORDS = ["cheap", "shoes", "red", "sale", "new", "fast", "gift"]

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.data import LoadLimits, frame_fingerprint, load_table
+from neuromkt.data.load import LoadLimits, frame_fingerprint, load_table
 from neuromkt.errors import DataError
 
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neuromkt.data.schema import infer_schema
 from neuromkt.errors import DataError, ModelError
-from neuromkt.evaluation import (
+from neuromkt.model.evaluation import (
     baseline_metrics,
     decile_table,
     evaluate_holdout,
@@ -14,9 +15,8 @@ from neuromkt.evaluation import (
     holdout_rows,
     schema_differences,
 )
-from neuromkt.inference import predict
-from neuromkt.metrics import best_threshold, binary_metrics
-from neuromkt.schema import infer_schema
+from neuromkt.model.inference import predict
+from neuromkt.model.metrics import best_threshold, binary_metrics
 
 
 def test_holdout_rows_rebuild_the_training_split(tiny_result, ecommerce_frame) -> None:

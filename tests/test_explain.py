@@ -10,31 +10,25 @@ import pytest
 import torch
 from captum.attr import LayerIntegratedGradients
 
-from neuromkt.agreement import deletion_curve
-from neuromkt.attention import compute_attention, position_values
-from neuromkt.encode import OTHER
+from neuromkt.data.samples import SAMPLES
+from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
-from neuromkt.explain import (
-    METHODS,
-    attribute,
-    convergence,
-    embed_rows,
-    explained_output,
-    feature_ranking,
-    token_ranking,
-)
-from neuromkt.explain_methods import EmbeddedForward
-from neuromkt.explain_tables import attribution_table, global_attribution_summary
-from neuromkt.inference import logits_for, predict
-from neuromkt.model import ModelConfig
-from neuromkt.sample_models import (
+from neuromkt.explain.agreement import deletion_curve
+from neuromkt.explain.attention import compute_attention, position_values
+from neuromkt.explain.attributions import METHODS, attribute, convergence
+from neuromkt.explain.methods import EmbeddedForward, embed_rows, explained_output
+from neuromkt.explain.summaries import feature_ranking, token_ranking
+from neuromkt.explain.tables import attribution_table, global_attribution_summary
+from neuromkt.model.encoders import OTHER
+from neuromkt.model.inference import logits_for, predict
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.sample_models import (
     load_sample_bundle,
     sample_frame_and_schema,
     train_sample_bundle,
 )
-from neuromkt.samples import SAMPLES
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
 
 GRADIENT = ("ig", "gradshap", "deeplift", "inputxgrad", "occlusion")
 

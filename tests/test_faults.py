@@ -29,13 +29,12 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
-import neuromkt.bundle as bundle_module
-from neuromkt._registry_db import BUSY_MESSAGE
-from neuromkt.bundle import bundle_to_zip_bytes, load_bundle, save_bundle
-from neuromkt.data import frame_fingerprint
+import neuromkt.model.bundle as bundle_module
+from neuromkt.data.load import frame_fingerprint
 from neuromkt.errors import ModelError
-from neuromkt.inference import predict
-from neuromkt.registry import Registry
+from neuromkt.model.bundle import bundle_to_zip_bytes, load_bundle, save_bundle
+from neuromkt.model.inference import predict
+from neuromkt.model.registry import BUSY_MESSAGE, Registry
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
 from neuromkt.ui.train_views import W_SAVE, W_SAVE_NAME
 
@@ -51,8 +50,8 @@ CHILD_TIMEOUT_S = 120
 _CHILD = textwrap.dedent(
     """
     import os, sys, time
-    import neuromkt.bundle as nb
-    from neuromkt.registry import Registry
+    import neuromkt.model.bundle as nb
+    from neuromkt.model.registry import Registry
 
     home, mode, point = sys.argv[1:4]
 
@@ -62,9 +61,10 @@ _CHILD = textwrap.dedent(
 
     if point == "training":
         import numpy as np, pandas as pd
-        from neuromkt.model import ModelConfig
-        from neuromkt.schema import infer_schema
-        from neuromkt.train import TrainConfig, fit
+        from neuromkt.model.network import ModelConfig
+        from neuromkt.data.schema import infer_schema
+        from neuromkt.model.training import fit
+        from neuromkt.model.train_config import TrainConfig
 
         rng = np.random.default_rng(0)
         frame = pd.DataFrame({"spend": rng.gamma(2.0, 10.0, 400),

@@ -10,7 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from neuromkt.export import neutralise_formulas, to_csv_bytes
+from neuromkt.act.export import neutralise_formulas, to_csv_bytes
 from neuromkt.figures._style import short_labels
 from neuromkt.figures.attention import (
     feature_bar,

@@ -7,10 +7,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from neuromkt.evaluation import decile_table
 from neuromkt.figures import metrics as figs
 from neuromkt.figures.training import training_curve_figure
-from neuromkt.metrics import (
+from neuromkt.model.evaluation import decile_table
+from neuromkt.model.metrics import (
     calibration_table,
     confusion_matrix,
     lift_table,

@@ -31,10 +31,10 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 from test_data import BAD, GOOD  # the data-intake corpus: reused, not copied
 
-from neuromkt.bundle import bundle_to_zip_bytes
-from neuromkt.data import frame_fingerprint
-from neuromkt.predict import score_frame
-from neuromkt.registry import Registry
+from neuromkt.act.scoring import score_frame
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.model.bundle import bundle_to_zip_bytes
+from neuromkt.model.registry import Registry
 from neuromkt.ui.data_views import ACCEPTED_TYPES
 from neuromkt.ui.predict_views import KEY_SCORED, Scored
 from neuromkt.ui.predict_views import W_UPLOAD as W_PREDICT_UPLOAD
@@ -112,7 +112,7 @@ def _tree(*folders: Path) -> set[str]:
 @pytest.fixture
 def data_page() -> AppTest:
     """The Data page with a small table already loaded."""
-    from neuromkt.schema import infer_schema
+    from neuromkt.data.schema import infer_schema
 
     at = AppTest.from_file(DATA_PAGE, default_timeout=120)
     at.session_state[KEY_DATASET] = _dataset(PREVIOUS, "previous.csv", infer_schema(PREVIOUS))

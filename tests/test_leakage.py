@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.data import load_table
-from neuromkt.leakage import LeakThresholds, column_strength, find_leaks
-from neuromkt.sample_models import sample_frame_and_schema
-from neuromkt.samples import SAMPLES
-from neuromkt.schema import infer_schema
+from neuromkt.data.leakage import LeakThresholds, column_strength, find_leaks
+from neuromkt.data.load import load_table
+from neuromkt.data.samples import SAMPLES
+from neuromkt.data.schema import infer_schema
+from neuromkt.model.sample_models import sample_frame_and_schema
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -11,7 +11,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 
-from neuromkt import metrics as M
+from neuromkt.model import metrics as M
 
 SEEDS = [0, 1, 2, 3]
 

@@ -7,7 +7,7 @@ import itertools
 import pytest
 import torch
 
-from neuromkt.model import AttentionModel, InputSpec, ModelConfig
+from neuromkt.model.network import AttentionModel, InputSpec, ModelConfig
 
 MIXES = {  # (numeric, categorical cardinalities, text max lengths)
     "numeric only": (3, (), ()),

@@ -10,27 +10,23 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.errors import DataError
-from neuromkt.export import to_csv_bytes
-from neuromkt.inference import predict
-from neuromkt.model import ModelConfig
-from neuromkt.positions import split_positions
-from neuromkt.predict import (
+from neuromkt.act.drivers import driver_table, driver_texts, pick_method, row_attributions
+from neuromkt.act.export import to_csv_bytes
+from neuromkt.act.scoring import (
     DRIVERS_COLUMN,
     SCORE_COLUMN,
     check_schema,
-    driver_table,
-    driver_texts,
-    pick_method,
-    reach_at,
-    row_attributions,
     score_frame,
-    targeting_table,
-    top_rows,
     validate_for_scoring,
 )
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.act.targeting import reach_at, targeting_table, top_rows
+from neuromkt.data.schema import infer_schema
+from neuromkt.errors import DataError
+from neuromkt.explain.positions import split_positions
+from neuromkt.model.inference import predict
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
 
 _PIECE = re.compile(r"^(?P<label>.+) (?P<value>[+−]\d+(\.\d+)?(e[+−-]?\d+)?)$")
 

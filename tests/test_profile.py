@@ -9,14 +9,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from neuromkt.errors import DataError
-from neuromkt.figures.data import (
-    distribution_figure,
-    outcome_rate_figure,
-    profile_overview_figure,
-)
-from neuromkt.group_rates import wilson_interval
-from neuromkt.profile import (
+from neuromkt.data.profile import (
     MISSING_LABEL,
     OTHER_LABEL,
     column_distribution,
@@ -24,7 +17,14 @@ from neuromkt.profile import (
     overview_table,
     profile_columns,
 )
-from neuromkt.schema import infer_schema
+from neuromkt.data.rates import wilson_interval
+from neuromkt.data.schema import infer_schema
+from neuromkt.errors import DataError
+from neuromkt.figures.data import (
+    distribution_figure,
+    outcome_rate_figure,
+    profile_overview_figure,
+)
 
 
 @pytest.fixture

@@ -15,13 +15,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.bundle import TEMP_PREFIX, ModelBundle
+from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
-from neuromkt.inference import predict
-from neuromkt.model import ModelConfig
-from neuromkt.registry import MAX_NAME_CHARS, Registry, clean_name
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.model.bundle import TEMP_PREFIX, ModelBundle
+from neuromkt.model.inference import predict
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.registry import MAX_NAME_CHARS, Registry, clean_name
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")
 

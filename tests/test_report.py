@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from plotly.offline import get_plotlyjs
 
+from neuromkt.data.schema import infer_schema
 from neuromkt.errors import DataError
-from neuromkt.model import ModelConfig
-from neuromkt.report import build_report
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
+from neuromkt.report.document import build_report
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '<img src=x onerror="alert(2)">'

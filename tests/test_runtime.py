@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from neuromkt.errors import NeuromktError
-from neuromkt.runtime import ENV_VAR, configure_threads, default_threads
+from neuromkt.model.threads import ENV_VAR, configure_threads, default_threads
 
 
 @pytest.mark.parametrize(("cores", "expected"), [(1, 1), (2, 1), (4, 3), (16, 15)])

@@ -6,10 +6,11 @@ import json
 
 import pytest
 
-from neuromkt.data import frame_fingerprint
-from neuromkt.evaluation import evaluate_holdout, holdout_rows
-from neuromkt.model import ModelConfig
-from neuromkt.sample_models import (
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.data.samples import SAMPLES
+from neuromkt.model.evaluation import evaluate_holdout, holdout_rows
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.sample_models import (
     MAX_BUNDLE_BYTES,
     MIN_SAMPLE_AUC,
     load_sample_bundle,
@@ -17,14 +18,13 @@ from neuromkt.sample_models import (
     sample_frame_and_schema,
     train_sample_bundles,
 )
-from neuromkt.samples import SAMPLES
-from neuromkt.train import TrainConfig
+from neuromkt.model.train_config import TrainConfig
 
 
 @pytest.mark.parametrize("key", list(SAMPLES))
 def test_shipped_bundle_loads_and_scores_its_sample(key: str) -> None:
     path = sample_bundle_path(key)
-    assert path.is_file(), f"{path} is missing; run `python -m neuromkt.sample_models`"
+    assert path.is_file(), f"{path} is missing; run `python -m neuromkt.model.sample_models`"
     assert path.stat().st_size < MAX_BUNDLE_BYTES
     bundle = load_sample_bundle(key)
     assert bundle is not None

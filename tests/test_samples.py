@@ -22,8 +22,8 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import KBinsDiscretizer, OneHotEncoder
 
-from neuromkt import samples
-from neuromkt.samples import SAMPLES, load_sample, sample_path, write_samples
+from neuromkt.data import samples
+from neuromkt.data.samples import SAMPLES, load_sample, sample_path, write_samples
 
 ROOT = Path(__file__).resolve().parent.parent
 KEYS = list(SAMPLES)
@@ -129,7 +129,8 @@ def test_load_sample_regenerates_when_the_file_is_missing(monkeypatch, tmp_path:
 
 def test_entry_point_writes_and_reports(tmp_path: Path) -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "neuromkt.samples", "--out", str(tmp_path), "--only", "search_cn"],
+        [sys.executable, "-m", "neuromkt.data.samples", "--out", str(tmp_path),
+         "--only", "search_cn"],
         cwd=ROOT, capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
     assert (tmp_path / "search_ads_cn.csv").exists()
@@ -240,7 +241,7 @@ def test_driver_tokens_occur_and_push_the_outcome_their_way(key: str, frames, to
 
 @pytest.mark.parametrize("key", KEYS)
 def test_reference_tokenizer_agrees_with_the_model_tokenizer(key: str, frames) -> None:
-    tokenize = pytest.importorskip("neuromkt.encode").tokenize
+    tokenize = pytest.importorskip("neuromkt.model.encoders").tokenize
     for column in SAMPLES[key].text_columns:
         texts = frames[key][column].head(3_000)
         assert [tokenize(t) for t in texts] == [_tokens(t) for t in texts]

@@ -8,16 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.data import load_table
-from neuromkt.errors import DataError
-from neuromkt.schema import (
+from neuromkt.data.labels import infer_task, target_labels
+from neuromkt.data.load import load_table
+from neuromkt.data.schema import (
     ROLES,
     ColumnSpec,
     Schema,
     infer_schema,
     validate_for_training,
 )
-from neuromkt.targets import infer_task, target_labels
+from neuromkt.errors import DataError
 
 SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 N = 200

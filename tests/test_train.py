@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from neuromkt.model import AttentionModel, ModelConfig
-from neuromkt.train import TrainConfig, fit, split_rows
-from neuromkt.train_steps import drop_levels, lr_at, make_parameter_groups
+from neuromkt.model.network import AttentionModel, ModelConfig
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import drop_levels, fit, lr_at, make_parameter_groups, split_rows
 
 SMALL = ModelConfig.preset("small")
 
@@ -39,7 +39,7 @@ def test_schedule_warms_up_then_decays_to_a_tenth() -> None:
 
 
 def test_no_decay_on_norms_biases_and_embeddings(ecommerce_frame, ecommerce_schema) -> None:
-    from neuromkt.encode import Encoders
+    from neuromkt.model.encoders import Encoders
 
     encoders = Encoders.fit(ecommerce_frame, ecommerce_schema)
     model = AttentionModel(config=SMALL, spec=encoders.spec())

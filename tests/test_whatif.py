@@ -6,11 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.errors import DataError
-from neuromkt.figures.predict import CHANGED_MARK, comparison_bars
-from neuromkt.inference import predict
-from neuromkt.samples import SAMPLES
-from neuromkt.whatif import (
+from neuromkt.act.whatif import (
     add_tokens,
     changed_columns,
     compare_rows,
@@ -20,6 +16,10 @@ from neuromkt.whatif import (
     set_tokens,
     typical_row,
 )
+from neuromkt.data.samples import SAMPLES
+from neuromkt.errors import DataError
+from neuromkt.figures.predict import CHANGED_MARK, comparison_bars
+from neuromkt.model.inference import predict
 
 
 @pytest.fixture(scope="module")

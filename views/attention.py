@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.errors import DataError, ModelError
+from neuromkt.explain.attention import AttentionView
 from neuromkt.figures.attention import (
     feature_bar,
     highlight_html,
@@ -12,8 +13,8 @@ from neuromkt.figures.attention import (
     segment_heatmap,
     token_matrix_heatmap,
 )
+from neuromkt.ui import attention_cache, attention_controls, escape_markdown
 from neuromkt.ui import attention_views as av
-from neuromkt.ui import escape_markdown
 from neuromkt.ui.state import require_bundle, require_dataset
 
 st.title("Attention")
@@ -28,7 +29,7 @@ st.caption(
 dataset = require_dataset()
 bundle = require_bundle()
 try:
-    data = av.attention_data(dataset, bundle)
+    data = attention_cache.attention_data(dataset, bundle)
 except ModelError as exc:
     st.error(escape_markdown(exc), icon=":material/error:")
     st.stop()
@@ -36,11 +37,11 @@ except ModelError as exc:
 # ---------------------------------------------------------------- inputs
 config = bundle.model.config
 with st.container(border=True):
-    view = av.view_controls(config.n_layers, config.n_heads)
+    view = attention_controls.view_controls(config.n_layers, config.n_heads)
 
 # ---------------------------------------------------------------- one call
-maps = av.maps_for(bundle, data)
-overview = av.global_result(maps, data, view)
+maps = attention_cache.maps_for(bundle, data)
+overview = attention_cache.global_result(maps, data, view)
 av.headline(overview, maps, data)
 
 # Each section is a tab that runs only while it is open (a control change redraws one
@@ -49,7 +50,7 @@ av.headline(overview, maps, data)
 
 
 # ---------------------------------------------------------------- overview
-def overview_section(overview: av.GlobalResult, view: av.AttentionView) -> None:
+def overview_section(overview: attention_cache.GlobalResult, view: AttentionView) -> None:
     bar_col, heat_col = st.columns([5, 6], gap="large")
     with bar_col:
         av.chart(
@@ -84,10 +85,10 @@ def overview_section(overview: av.GlobalResult, view: av.AttentionView) -> None:
 
 # ---------------------------------------------------------------- segments
 @st.fragment
-def segment_section(view: av.AttentionView) -> None:
-    by, diff = av.segment_picker(dataset, bundle)
+def segment_section(view: AttentionView) -> None:
+    by, diff = attention_controls.segment_picker(dataset, bundle)
     try:
-        segments = av.segment_result(maps, data, view, by)
+        segments = attention_cache.segment_result(maps, data, view, by)
     except DataError as exc:
         st.warning(escape_markdown(exc), icon=":material/warning:")
         return
@@ -111,29 +112,29 @@ def segment_section(view: av.AttentionView) -> None:
 
 # ---------------------------------------------------------------- words and events
 @st.fragment
-def words_section(view: av.AttentionView, text_columns: list[str]) -> None:
+def words_section(view: AttentionView, text_columns: list[str]) -> None:
     min_count = st.slider(
         "Leave out tokens found in fewer rows than",
         2,
         200,
         20,
-        key=av.W_MIN_COUNT,
+        key=attention_controls.W_MIN_COUNT,
         help="Rare tokens have noisy averages; raise this to see only common ones.",
     )
     tabs = st.tabs([escape_markdown(c) for c in text_columns])
     for tab, column in zip(tabs, text_columns, strict=True):
         with tab:
-            result = av.token_result(maps, data, view, column, min_count)
+            result = attention_cache.token_result(maps, data, view, column, min_count)
             av.words_tab(result, column, task=bundle.task, min_count=min_count)
 
 
 # ---------------------------------------------------------------- one row
 @st.fragment
-def row_section(view: av.AttentionView, text_columns: list[str]) -> None:
-    row = av.row_picker(maps, data, bundle)
+def row_section(view: AttentionView, text_columns: list[str]) -> None:
+    row = attention_controls.row_picker(maps, data, bundle)
     if row is None:
         return
-    detail = av.row_detail(bundle, maps, data, view, row)
+    detail = attention_cache.row_detail(bundle, maps, data, view, row)
     av.row_summary(detail, data, bundle)
     for column in text_columns:
         tokens = detail.tokens[detail.tokens["column"] == column]
@@ -173,7 +174,7 @@ def row_section(view: av.AttentionView, text_columns: list[str]) -> None:
 
 
 text_columns = [e.name for e in bundle.encoders.text]
-sections = av.section_tabs(has_text=bool(text_columns))
+sections = attention_controls.section_tabs(has_text=bool(text_columns))
 with sections["overview"]:
     if sections["overview"].open:
         overview_section(overview, view)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
+from neuromkt.data.profile import overview_table
 from neuromkt.errors import DataError
 from neuromkt.figures.data import distribution_figure, outcome_rate_figure, profile_overview_figure
-from neuromkt.profile import overview_table
 from neuromkt.ui import data_views, escape_markdown
 from neuromkt.ui.state import W_UPLOAD, current_dataset, pop_notice
 

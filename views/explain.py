@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neuromkt.agreement import agreement_by_segment, row_comparison, verdict
-from neuromkt.attention_segments import segment_labels
-from neuromkt.attention_tokens import row_token_weights
 from neuromkt.errors import DataError, ModelError
-from neuromkt.explain import METHODS, convergence
-from neuromkt.explain_summary import (
+from neuromkt.explain.agreement import agreement_by_segment, row_comparison, verdict
+from neuromkt.explain.attributions import METHODS, convergence
+from neuromkt.explain.segments import segment_labels
+from neuromkt.explain.summaries import (
     attribution_strip,
     feature_ranking,
     row_tokens,
@@ -17,6 +16,7 @@ from neuromkt.explain_summary import (
     token_ranking,
     waterfall_steps,
 )
+from neuromkt.explain.tokens import row_token_weights
 from neuromkt.figures.attention import highlight_html
 from neuromkt.figures.explain import (
     attention_attribution_bars,
@@ -28,7 +28,7 @@ from neuromkt.figures.explain import (
     token_attribution_html,
     waterfall_figure,
 )
-from neuromkt.ui import escape_markdown
+from neuromkt.ui import attention_views, escape_markdown, explain_cache
 from neuromkt.ui import explain_views as ev
 from neuromkt.ui.state import require_bundle, require_dataset
 
@@ -49,13 +49,13 @@ with st.container(border=True):
     settings = ev.settings_controls(bundle, len(dataset.frame))
     settings, view, k, scope = ev.comparison_controls(bundle, settings)
 try:
-    data = ev.explain_data(dataset, bundle, settings.rows)
+    data = explain_cache.explain_data(dataset, bundle, settings.rows)
 except ModelError as exc:
     st.error(escape_markdown(exc), icon=":material/error:")
     st.stop()
 
 # ---------------------------------------------------------------- one call
-attribution = ev.attribution_for(bundle, data, settings)
+attribution = explain_cache.attribution_for(bundle, data, settings)
 method = METHODS[settings.method]
 unit = attribution.output.label
 check = convergence(attribution)
@@ -80,7 +80,9 @@ with bar_col:
         f"Bar length: the average size of a column's push on the {escape_markdown(unit)}, up "
         "or down. Colour: its average direction (red raises, blue lowers)."
     )
-    ev.csv_download(attribution.values.features, file_name="attributions.csv", key="exp_dl_rows")
+    attention_views.csv_download(
+        attribution.values.features, file_name="attributions.csv", key="exp_dl_rows"
+    )
 with strip_col:
     ev.chart(
         attribution_strip_figure(
@@ -120,8 +122,8 @@ if text_columns:
 
 # ---------------------------------------------------------------- segments
 # The segment and row sections are fragments: their own pickers rerun only them.
-maps = ev.attention_maps(bundle, data)
-table, summary = ev.agreement_for(bundle, data, settings, attribution, view, k)
+maps = explain_cache.attention_maps(bundle, data)
+table, summary = explain_cache.agreement_for(bundle, data, settings, attribution, view, k)
 
 
 @st.fragment
@@ -168,7 +170,7 @@ def row_section() -> None:
             filename="attribution_waterfall",
         )
     with side_col:
-        attention = ev.attention_values(bundle, data, view)
+        attention = explain_cache.attention_values(bundle, data, view)
         ev.chart(
             attention_attribution_bars(
                 row_comparison(attribution, attention, bundle.encoders, row),
@@ -203,7 +205,7 @@ row_section()
 
 # ---------------------------------------------------------------- agreement
 st.header("Does the attention heatmap tell the truth?", divider="gray")
-curve = ev.deletion_for(bundle, data, settings, attribution, view, scope)
+curve = explain_cache.deletion_for(bundle, data, settings, attribution, view, scope)
 st.info(verdict(summary, settings.method, curve), icon=":material/fact_check:")
 ev.agreement_metrics(summary)
 hist_col, curve_col = st.columns(2, gap="large")

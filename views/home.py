@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neuromkt.samples import SAMPLES
+from neuromkt.data.samples import SAMPLES
 from neuromkt.ui.state import DATA_PAGE, try_sample
 
 st.title("neuromkt")

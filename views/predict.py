@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import streamlit as st
 
+from neuromkt.act.targeting import outcome_of, reach_at, targeting_table, top_rows
 from neuromkt.figures.explain import token_attribution_html
 from neuromkt.figures.metrics import lift_figure
 from neuromkt.figures.predict import comparison_bars, score_histogram, targeting_figure
-from neuromkt.targeting import outcome_of, reach_at, targeting_table, top_rows
 from neuromkt.ui import escape_markdown
 from neuromkt.ui import predict_views as pv
 from neuromkt.ui import whatif_views as wv

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neuromkt.ui import escape_markdown, train_models, train_results, train_views
+from neuromkt.ui import escape_markdown, train_models, train_results, train_settings, train_views
 from neuromkt.ui.state import DATA_PAGE, current_bundle, current_dataset
 
 st.title("Train")
@@ -34,7 +34,7 @@ else:
     ready = train_views.training_summary(dataset)
     train_views.leakage_panel(dataset)
     running = train_views.current_job() is not None
-    train_views.settings_widgets(dataset, disabled=running)
+    train_settings.settings_widgets(dataset, disabled=running)
     train_views.training_controls(ready=ready)
 
 # ---------------------------------------------------------------- the current model

@@ -1,8 +1,8 @@
 """Figures of attention: ranked bars, heatmaps, highlighted text, token × token matrix.
 
 Pure functions ``tidy frame -> plotly Figure`` (or an HTML string for highlighted
-text) over the frames of :mod:`neuromkt.attention`, :mod:`neuromkt.attention_segments`
-and :mod:`neuromkt.attention_tokens`; no Streamlit, no model calls. User text (column
+text) over the frames of :mod:`neuromkt.explain.attention`, :mod:`neuromkt.explain.segments`
+and :mod:`neuromkt.explain.tokens`; no Streamlit, no model calls. User text (column
 names, category values, tokens) is escaped before it reaches plotly or HTML; long
 names are shortened on the axes with the full name in the hover text, and axes are
 numeric with tick labels, so two names that shorten alike never merge.
@@ -53,9 +53,9 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """Features ranked by attention, one horizontal bar each, coloured by kind.
 
     Args:
-        table: rows of :func:`neuromkt.attention.global_features` (``feature``,
+        table: rows of :func:`neuromkt.explain.attention.global_features` (``feature``,
             ``kind``, ``attention``, optional ``median``/``std``/``share``) or of
-            :func:`neuromkt.attention.row_feature_weights` (with ``value``).
+            :func:`neuromkt.explain.attention.row_feature_weights` (with ``value``).
         title: the figure title (plain text; escaped here).
     """
     table = table.sort_values("attention", ascending=False, kind="stable").reset_index(drop=True)
@@ -97,7 +97,7 @@ def token_outcome_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Fi
     """Top tokens by attention, one bar per outcome group.
 
     Args:
-        table: :func:`neuromkt.attention_tokens.token_outcome_table` (``token``,
+        table: :func:`neuromkt.explain.tokens.token_outcome_table` (``token``,
             ``outcome``, ``attention``, ``count``), tokens in rank order; without an
             ``outcome`` column (rows of ``token_table``) one bar per token, all rows.
         title: the figure title.
@@ -133,7 +133,7 @@ def token_scatter(
     """Tokens by outcome rate (x) and attention (y); bubble area = rows containing them.
 
     Args:
-        table: :func:`neuromkt.attention_tokens.token_table` (``token``,
+        table: :func:`neuromkt.explain.tokens.token_table` (``token``,
             ``attention``, ``count``, ``outcome_rate``).
         reference: the outcome rate of all rows, drawn as a dashed line.
         title: the figure title.
@@ -199,7 +199,7 @@ def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.F
     """Feature × (layer, head) heatmap of mean [CLS] attention, heads grouped by layer.
 
     Args:
-        table: :func:`neuromkt.attention.layer_head_table` (``feature``, ``layer``,
+        table: :func:`neuromkt.explain.attention.layer_head_table` (``feature``, ``layer``,
             ``head``, ``label``, ``attention``).
         title: the figure title.
     """
@@ -230,7 +230,7 @@ def segment_heatmap(
     """Feature × segment heatmap: attention per segment, or its difference from overall.
 
     Args:
-        table: :func:`neuromkt.attention_segments.segment_table` (``segment``,
+        table: :func:`neuromkt.explain.segments.segment_table` (``segment``,
             ``feature``, ``n_rows``, ``attention``, ``overall``, ``difference``).
         diverging: colour ``difference`` (segment minus overall) on a diverging scale
             centred at 0 instead of ``attention`` on a sequential one.
@@ -280,7 +280,7 @@ def token_matrix_heatmap(matrix: pd.DataFrame, *, title: str | None = None) -> g
     """One row's token × token attention (who attends to whom), padding left out.
 
     Args:
-        matrix: :func:`neuromkt.attention_tokens.token_matrix` (``query``, ``key``,
+        matrix: :func:`neuromkt.explain.tokens.token_matrix` (``query``, ``key``,
             ``key_label``, ``key_kind``, ``attention``).
         title: the figure title.
     """
@@ -313,7 +313,7 @@ def token_strip(tokens: pd.DataFrame, *, per_line: int = 12, title: str | None =
 
     Args:
         tokens: one text column's rows of
-            :func:`neuromkt.attention_tokens.row_token_weights` (``token``,
+            :func:`neuromkt.explain.tokens.row_token_weights` (``token``,
             ``attention``; NaN for tokens the model never saw).
         per_line: tokens per line before wrapping.
         title: the figure title.
@@ -353,7 +353,7 @@ def highlight_html(
 
     Args:
         text: the cell as it is in the data.
-        tokens: that column's rows of :func:`neuromkt.attention_tokens.row_token_weights`.
+        tokens: that column's rows of :func:`neuromkt.explain.tokens.row_token_weights`.
         vmax: the weight shown darkest; the row's largest weight when None.
         label: an optional caption above the text (e.g. the column name).
 

@@ -1,6 +1,6 @@
 """Figures for the first look at a data set: column overview, distributions, rates.
 
-Pure functions ``data -> plotly Figure``: they draw what :mod:`neuromkt.profile`
+Pure functions ``data -> plotly Figure``: they draw what :mod:`neuromkt.data.profile`
 computed and nothing else (no Streamlit, no model calls, no global template).
 User text (column names, category values) is escaped before it reaches plotly,
 which renders some HTML tags in labels; long labels are shortened on the axis and
@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from neuromkt.data.profile import ColumnDistribution, OutcomeRates
 from neuromkt.figures._style import ACCENT, BRAND, MUTED, esc, layout, short_labels
-from neuromkt.profile import ColumnDistribution, OutcomeRates
 
 __all__ = ["distribution_figure", "outcome_rate_figure", "profile_overview_figure"]
 
@@ -25,8 +25,8 @@ def profile_overview_figure(profile: pd.DataFrame, *, title: str | None = None) 
     """Missing values and distinct values per column, as paired horizontal bars.
 
     Args:
-        profile: Rows of :func:`neuromkt.profile.profile_columns` (or of
-            :func:`neuromkt.profile.overview_table`), with the columns ``column``,
+        profile: Rows of :func:`neuromkt.data.profile.profile_columns` (or of
+            :func:`neuromkt.data.profile.overview_table`), with the columns ``column``,
             ``missing_pct``, ``unique_pct``, ``missing`` and ``unique``.
         title: The figure title (plain text); a default one when None.
 
@@ -75,7 +75,7 @@ def distribution_figure(dist: ColumnDistribution, *, title: str | None = None) -
     """Draw one column's distribution: a histogram or the counts of its top values.
 
     Args:
-        dist: The output of :func:`neuromkt.profile.column_distribution`.
+        dist: The output of :func:`neuromkt.data.profile.column_distribution`.
         title: The figure title (plain text); a default one naming the column when None.
 
     Returns:
@@ -128,7 +128,7 @@ def outcome_rate_figure(rates: OutcomeRates, *, title: str | None = None) -> go.
     """Outcome rate (or mean) per category as sorted horizontal bars with 95% intervals.
 
     Args:
-        rates: The output of :func:`neuromkt.profile.outcome_rates`.
+        rates: The output of :func:`neuromkt.data.profile.outcome_rates`.
         title: The figure title (plain text); a default one naming outcome and column.
 
     Returns:

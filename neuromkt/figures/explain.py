@@ -1,8 +1,8 @@
 """Figures of attributions and of attention-versus-attribution agreement.
 
 Pure functions ``tidy frame -> plotly Figure`` (or an HTML string for highlighted
-text) over the tables of :mod:`neuromkt.explain_summary` and
-:mod:`neuromkt.agreement`; no Streamlit, no model calls. Signed attributions use the
+text) over the tables of :mod:`neuromkt.explain.summaries` and
+:mod:`neuromkt.explain.agreement`; no Streamlit, no model calls. Signed attributions use the
 diverging scale (red raises the score, blue lowers it). User text (column names,
 category values, tokens) is escaped before it reaches plotly or HTML.
 """
@@ -66,9 +66,9 @@ def ranking_bar(
     """Items ranked by mean |attribution|, each bar coloured by its signed mean.
 
     Args:
-        table: :func:`neuromkt.explain_summary.feature_ranking` (``feature``,
+        table: :func:`neuromkt.explain.summaries.feature_ranking` (``feature``,
             ``importance``, ``signed_mean``, optional ``share``) or
-            :func:`neuromkt.explain_summary.token_ranking` with ``label="token"``.
+            :func:`neuromkt.explain.summaries.token_ranking` with ``label="token"``.
         title: the figure title (plain text; escaped here).
         unit: what the attributions are in, e.g. "log-odds" (axis title).
         label: the column of ``table`` that names the bars.
@@ -106,7 +106,7 @@ def attribution_strip_figure(strip: pd.DataFrame, *, title: str | None = None) -
     """Each row's attribution per feature, coloured by the feature's value (a beeswarm).
 
     Args:
-        strip: :func:`neuromkt.explain_summary.attribution_strip` (``feature``,
+        strip: :func:`neuromkt.explain.summaries.attribution_strip` (``feature``,
             ``attribution``, ``value``, ``level``), features in rank order.
         title: the figure title.
     """
@@ -145,7 +145,7 @@ def segment_attribution_heatmap(table: pd.DataFrame, *, title: str | None = None
     """Feature × segment heatmap of mean |attribution| (signed mean in the hover).
 
     Args:
-        table: :func:`neuromkt.explain_summary.segment_attribution` (``segment``,
+        table: :func:`neuromkt.explain.summaries.segment_attribution` (``segment``,
             ``feature``, ``importance``, ``signed_mean``, ``rows``).
         title: the figure title.
     """
@@ -181,7 +181,7 @@ def waterfall_figure(steps: pd.DataFrame, *, title: str | None = None) -> go.Fig
     """From the baseline row's score to this row's score, feature by feature.
 
     Args:
-        steps: :func:`neuromkt.explain_summary.waterfall_steps` (``label``, ``value``,
+        steps: :func:`neuromkt.explain.summaries.waterfall_steps` (``label``, ``value``,
             ``kind``, ``amount``; ``attrs["output"]`` names the score and
             ``attrs["probabilities"]`` adds probabilities for binary log-odds).
         title: the figure title.
@@ -236,7 +236,7 @@ def attention_attribution_bars(table: pd.DataFrame, *, title: str | None = None)
     """One row's attention (left) next to its attributions (right), per input column.
 
     Args:
-        table: :func:`neuromkt.agreement.row_comparison` (``feature``, ``attention``,
+        table: :func:`neuromkt.explain.agreement.row_comparison` (``feature``, ``attention``,
             ``attribution``), in display order.
         title: the figure title.
     """
@@ -277,7 +277,7 @@ def token_attribution_html(
 
     Args:
         text: the cell as it is in the data.
-        tokens: that column's rows of :func:`neuromkt.explain_summary.row_tokens`
+        tokens: that column's rows of :func:`neuromkt.explain.summaries.row_tokens`
             (``token``, ``value``, ``start``, ``end``).
         vmax: the |value| shown darkest; the row's largest when None.
         label: an optional caption (e.g. the column name).
@@ -320,7 +320,7 @@ def tau_histogram(
     """Per-row Kendall τ between attention and |attribution|, against references.
 
     Args:
-        table: :func:`neuromkt.agreement.agreement_table` (``tau_<scope>`` and
+        table: :func:`neuromkt.explain.agreement.agreement_table` (``tau_<scope>`` and
             ``uniform_tau_<scope>``).
         scope: "features" or "tokens".
         band: the range Jain & Wallace (2019) reported, shaded.
@@ -366,7 +366,7 @@ def deletion_figure(
     """How fast the score falls as the top-k inputs of each ranking are removed.
 
     Args:
-        curve: :attr:`neuromkt.agreement.DeletionCurve.curve` (``k``, ``ranking``,
+        curve: :attr:`neuromkt.explain.agreement.DeletionCurve.curve` (``k``, ``ranking``,
             ``remaining``).
         auc: mean remaining per ranking (shown in the legend; lower is better).
         labels: display names per ranking (e.g. {"attribution": "Integrated Gradients"}).

@@ -1,7 +1,7 @@
 """Figures of how well a model does: ROC, PR, calibration, confusion, residuals, lift
 and cumulative gains.
 
-Pure functions ``table -> plotly Figure`` over the tables of :mod:`neuromkt.metrics`
+Pure functions ``table -> plotly Figure`` over the tables of :mod:`neuromkt.model.metrics`
 (``roc_curve``, ``pr_curve``, ``calibration_table``, ``confusion_matrix``,
 ``residuals_frame``, ``lift_table``); no Streamlit, no model calls. User text (class
 labels, metric names) is escaped before it reaches plotly. The training curve is in

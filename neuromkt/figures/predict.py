@@ -139,7 +139,7 @@ def comparison_bars(
     Args:
         table: One row per feature: ``feature``, ``before``, ``after``, ``changed``
             (bool) and optional ``value_before`` / ``value_after`` (cells as text), as
-            :func:`neuromkt.whatif.compare_rows` gives them.
+            :func:`neuromkt.act.whatif.compare_rows` gives them.
         measure: "attribution" (signed, in the model's units) or "attention" (≥ 0).
         unit: What attributions are in, e.g. "log-odds of purchased = 1" (user text).
         title: The figure title (plain text).

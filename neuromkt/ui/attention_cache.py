@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.attention import (
+from neuromkt.errors import DataError
+from neuromkt.explain.attention import (
     AttentionMaps,
     AttentionView,
     cls_self_share,
@@ -30,17 +31,16 @@ from neuromkt.attention import (
     row_feature_weights,
     row_position,
 )
-from neuromkt.attention_segments import outcome_values, segment_labels, segment_table
-from neuromkt.attention_tokens import (
+from neuromkt.explain.segments import outcome_values, segment_labels, segment_table
+from neuromkt.explain.tokens import (
     row_token_weights,
     token_matrix,
     token_outcome_table,
     token_table,
 )
-from neuromkt.errors import DataError
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [

@@ -12,14 +12,14 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from neuromkt.attention import AttentionMaps, AttentionView
-from neuromkt.attention_segments import OUTCOME, SCORE_DECILE, example_row
-from neuromkt.attention_tokens import search_rows
+from neuromkt.explain.attention import AttentionMaps, AttentionView
+from neuromkt.explain.segments import OUTCOME, SCORE_DECILE, example_row
+from neuromkt.explain.tokens import search_rows
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import AttentionData
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [

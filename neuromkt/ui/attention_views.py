@@ -15,87 +15,28 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from neuromkt.attention import AttentionMaps, AttentionView
-from neuromkt.export import to_csv_bytes
+from neuromkt.act.export import to_csv_bytes
+from neuromkt.explain.attention import AttentionMaps
 from neuromkt.figures._style import export_config
 from neuromkt.figures.attention import token_outcome_bar, token_scatter
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import (
     CACHE_TTL_S,
-    MAX_ROWS,
     AttentionData,
     GlobalResult,
     RowDetail,
     TokenResult,
-    attention_data,
-    bundle_key,
-    global_result,
-    maps_for,
-    row_detail,
-    segment_result,
-    token_result,
-)
-from neuromkt.ui.attention_controls import (
-    ALL,
-    W_HEAD,
-    W_LAYER,
-    W_METHOD,
-    W_MIN_COUNT,
-    W_ROW_COLUMN,
-    W_ROW_INDEX,
-    W_ROW_MATCH,
-    W_ROW_MODE,
-    W_ROW_QUERY,
-    W_SECTION,
-    W_SEGMENT,
-    W_SEGMENT_DIFF,
-    row_picker,
-    section_tabs,
-    segment_options,
-    segment_picker,
-    view_controls,
 )
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
 
 __all__ = [
-    "ALL",
-    "MAX_ROWS",
-    "W_HEAD",
-    "W_LAYER",
-    "W_METHOD",
-    "W_MIN_COUNT",
-    "W_ROW_COLUMN",
-    "W_ROW_INDEX",
-    "W_ROW_MATCH",
-    "W_ROW_MODE",
-    "W_ROW_QUERY",
-    "W_SECTION",
-    "W_SEGMENT",
-    "W_SEGMENT_DIFF",
-    "AttentionData",
-    "AttentionView",
-    "GlobalResult",
-    "RowDetail",
-    "TokenResult",
-    "attention_data",
-    "bundle_key",
     "chart",
     "csv_download",
-    "global_result",
     "headline",
-    "maps_for",
-    "row_detail",
-    "row_picker",
     "row_summary",
-    "section_tabs",
-    "segment_options",
-    "segment_picker",
-    "segment_result",
-    "token_result",
     "token_table_view",
-    "view_controls",
     "words_tab",
 ]
 

@@ -16,17 +16,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from neuromkt.data import load_table
-from neuromkt.errors import DataError
-from neuromkt.profile import (
+from neuromkt.data.load import load_table
+from neuromkt.data.profile import (
     ColumnDistribution,
     OutcomeRates,
     column_distribution,
     outcome_rates,
     profile_columns,
 )
-from neuromkt.samples import SAMPLES
-from neuromkt.schema import ROLES, Schema, infer_schema
+from neuromkt.data.samples import SAMPLES
+from neuromkt.data.schema import ROLES, Schema, infer_schema
+from neuromkt.errors import DataError
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.state import (
     KEY_CHOICES,

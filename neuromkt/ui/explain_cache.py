@@ -21,18 +21,18 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.agreement import (
+from neuromkt.explain.agreement import (
     DeletionCurve,
     agreement_table,
     deletion_curve,
     summarize_agreement,
 )
-from neuromkt.attention import AttentionMaps, AttentionView, position_values
-from neuromkt.explain import METHODS, Attribution, attribute
+from neuromkt.explain.attention import AttentionMaps, AttentionView, position_values
+from neuromkt.explain.attributions import METHODS, Attribution, attribute
 from neuromkt.ui.attention_cache import CACHE_TTL_S, AttentionData, attention_data, maps_for
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [
@@ -63,7 +63,7 @@ class Settings:
     rows: int = DEFAULT_ROWS
 
     def attribute_options(self) -> dict:
-        """Keyword arguments of :func:`neuromkt.explain.attribute`."""
+        """Keyword arguments of :func:`neuromkt.explain.attributions.attribute`."""
         return {
             "baseline": self.baseline,
             "steps": self.steps,
@@ -139,7 +139,7 @@ def agreement_for(
     view: AttentionView,
     k: int,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per-row agreement table and its summary (see ``neuromkt.agreement``)."""
+    """Per-row agreement table and its summary (see ``neuromkt.explain.agreement``)."""
     attention = attention_values(bundle, data, view)
     view_key = (view.method, view.layer, view.head)
     return _agreement(

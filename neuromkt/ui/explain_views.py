@@ -14,44 +14,29 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.attention import AttentionView
-from neuromkt.attention_segments import example_row
-from neuromkt.explain import BASELINES, METHODS, Attribution
+from neuromkt.explain.attention import AttentionView
+from neuromkt.explain.attributions import BASELINES, METHODS, Attribution
+from neuromkt.explain.segments import example_row
 from neuromkt.figures._style import export_config
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import AttentionData
 from neuromkt.ui.attention_controls import segment_label, segment_options
-from neuromkt.ui.attention_views import csv_download
 from neuromkt.ui.explain_cache import (
     DEFAULT_ROWS,
     Settings,
-    agreement_for,
     attention_maps,
-    attention_values,
-    attribution_for,
-    deletion_for,
-    explain_data,
 )
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [
-    "DEFAULT_ROWS",
-    "Settings",
-    "agreement_for",
     "agreement_metrics",
-    "attention_maps",
-    "attention_values",
-    "attribution_for",
     "chart",
     "comparison_controls",
-    "csv_download",
-    "deletion_for",
-    "explain_data",
     "row_metrics",
     "row_picker",
     "segment_agreement_table",

@@ -16,23 +16,18 @@ from typing import TYPE_CHECKING
 import pandas as pd
 import streamlit as st
 
-from neuromkt.data import frame_fingerprint
+from neuromkt.act.drivers import AUTO_IG_ROWS
+from neuromkt.act.export import to_csv_bytes
+from neuromkt.act.scoring import DRIVERS_COLUMN, SCORE_COLUMN, check_schema, score_frame
+from neuromkt.act.targeting import Reach
+from neuromkt.data.load import frame_fingerprint
 from neuromkt.errors import DataError, ModelError
-from neuromkt.export import to_csv_bytes
-from neuromkt.predict import (
-    AUTO_IG_ROWS,
-    DRIVERS_COLUMN,
-    SCORE_COLUMN,
-    Reach,
-    check_schema,
-    score_frame,
-)
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import bundle_key
 from neuromkt.ui.data_views import ACCEPTED_TYPES, load_upload, upload_limit_mb
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING
 import streamlit as st
 
 from neuromkt.errors import DataError, ModelError
-from neuromkt.report import build_report
+from neuromkt.report.document import build_report
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import bundle_key
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from neuromkt.data import frame_fingerprint
-from neuromkt.schema import Schema, infer_schema
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.data.schema import Schema, infer_schema
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
 
 __all__ = [
     "DATA_PAGE",
@@ -252,7 +252,7 @@ def reset_roles_editor(*, error: str | None) -> None:
 
 @st.cache_data(show_spinner="Loading the sample…", max_entries=8)
 def _sample_frame(key: str) -> pd.DataFrame:
-    from neuromkt.samples import SAMPLES, load_sample
+    from neuromkt.data.samples import SAMPLES, load_sample
 
     frame = load_sample(key)
     frame.attrs["source_name"] = SAMPLES[key].file_name
@@ -264,12 +264,12 @@ def sample_dataset(key: str) -> tuple[pd.DataFrame, Schema]:
     """Load a bundled sample with its schema: its target set, its text columns as text.
 
     Args:
-        key: A key of ``neuromkt.samples.SAMPLES``.
+        key: A key of ``neuromkt.data.samples.SAMPLES``.
 
     Returns:
         The frame (cached per sample, a fresh copy per call) and its schema.
     """
-    from neuromkt.samples import SAMPLES
+    from neuromkt.data.samples import SAMPLES
 
     spec = SAMPLES[key]
     frame = _sample_frame(key)
@@ -284,14 +284,14 @@ def try_sample(key: str) -> Dataset:
     """Load a bundled sample and its pre-trained model (what "Try the sample" does).
 
     Args:
-        key: A key of ``neuromkt.samples.SAMPLES``.
+        key: A key of ``neuromkt.data.samples.SAMPLES``.
 
     Returns:
         The new data set.
     """
+    from neuromkt.data.samples import SAMPLES
     from neuromkt.errors import ModelError
-    from neuromkt.sample_models import load_sample_bundle
-    from neuromkt.samples import SAMPLES
+    from neuromkt.model.sample_models import load_sample_bundle
 
     frame, schema = sample_dataset(key)
     dataset = set_dataset(frame, SAMPLES[key].title, schema, sample_key=key)

@@ -25,14 +25,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neuromkt.errors import NeuromktError
-from neuromkt.train import Progress, TrainResult, fit
+from neuromkt.model.training import Progress, TrainResult, fit
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from neuromkt.model import ModelConfig
-    from neuromkt.schema import Schema
-    from neuromkt.train import TrainConfig
+    from neuromkt.data.schema import Schema
+    from neuromkt.model.network import ModelConfig
+    from neuromkt.model.train_config import TrainConfig
 
 __all__ = ["MAX_JOBS", "TrainingJob", "start_job"]
 

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.bundle import ModelBundle, bundle_to_zip_bytes, load_bundle
 from neuromkt.errors import NeuromktError
 from neuromkt.figures._style import short
-from neuromkt.registry import Registry
+from neuromkt.model.bundle import ModelBundle, bundle_to_zip_bytes, load_bundle
+from neuromkt.model.registry import Registry
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.state import Dataset, current_bundle, set_bundle
 from neuromkt.ui.train_results import format_created

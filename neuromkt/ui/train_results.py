@@ -14,9 +14,12 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.bundle import ModelBundle
 from neuromkt.errors import NeuromktError
-from neuromkt.evaluation import (
+from neuromkt.figures import metrics as figs
+from neuromkt.figures._style import export_config
+from neuromkt.figures.training import training_curve_figure
+from neuromkt.model.bundle import ModelBundle
+from neuromkt.model.evaluation import (
     Evaluation,
     baseline_metrics,
     decile_table,
@@ -24,10 +27,7 @@ from neuromkt.evaluation import (
     holdout_rows,
     schema_differences,
 )
-from neuromkt.figures import metrics as figs
-from neuromkt.figures._style import export_config
-from neuromkt.figures.training import training_curve_figure
-from neuromkt.metrics import (
+from neuromkt.model.metrics import (
     binary_metrics,
     calibration_table,
     confusion_matrix,

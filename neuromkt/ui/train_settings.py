@@ -11,9 +11,9 @@ from typing import Any
 
 import streamlit as st
 
-from neuromkt.encode import EncoderConfig
-from neuromkt.model import PRESETS, ModelConfig
-from neuromkt.train import TrainConfig
+from neuromkt.model.encoders import EncoderConfig
+from neuromkt.model.network import PRESETS, ModelConfig
+from neuromkt.model.train_config import TrainConfig
 from neuromkt.ui.state import Dataset
 
 __all__ = [

@@ -17,11 +17,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from neuromkt.data.leakage import LeakFinding, find_leaks
+from neuromkt.data.schema import validate_for_training
 from neuromkt.errors import DataError
 from neuromkt.figures.training import training_curve_figure
-from neuromkt.leakage import LeakFinding, find_leaks
-from neuromkt.metrics import primary_metric
-from neuromkt.schema import validate_for_training
+from neuromkt.model.metrics import primary_metric
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.state import (
     DATA_PAGE,
@@ -33,69 +33,38 @@ from neuromkt.ui.state import (
 )
 from neuromkt.ui.train_job import MAX_JOBS, TrainingJob, start_job
 from neuromkt.ui.train_settings import (
-    DEFAULT_EPOCHS,
     DEFAULT_SIZE,
-    DEFAULT_TIME_LIMIT_MIN,
-    W_BALANCED,
-    W_BATCH,
-    W_DROPOUT,
-    W_EPOCHS,
-    W_LR,
-    W_MAX_TOKENS,
-    W_PATIENCE,
-    W_ROW_BUDGET,
-    W_SEED,
     W_SIZE,
-    W_TIME_LIMIT,
-    W_VAL_SHARE,
     configs_from_state,
-    settings_widgets,
 )
 
 __all__ = [
-    "DEFAULT_EPOCHS",
-    "DEFAULT_SIZE",
-    "DEFAULT_TIME_LIMIT_MIN",
     "KEY_EVAL",
     "KEY_JOB",
     "KEY_LAST",
     "KEY_MESSAGES",
     "KEY_NAME_OWNER",
     "METRIC_LABELS",
-    "W_BALANCED",
-    "W_BATCH",
     "W_CLASS",
     "W_COMPARE",
     "W_DELETE",
     "W_DOWNLOAD",
-    "W_DROPOUT",
-    "W_EPOCHS",
     "W_EXCLUDE_PREFIX",
     "W_LOAD_RUN",
     "W_LOAD_TABS",
-    "W_LR",
-    "W_MAX_TOKENS",
-    "W_PATIENCE",
     "W_RENAME",
     "W_RENAME_TO",
-    "W_ROW_BUDGET",
     "W_RUN",
     "W_SAVE",
     "W_SAVE_NAME",
-    "W_SEED",
-    "W_SIZE",
     "W_START",
     "W_STOP",
-    "W_TIME_LIMIT",
     "W_UPLOAD",
-    "W_VAL_SHARE",
     "cached_leaks",
     "collect_finished_job",
-    "configs_from_state",
     "current_job",
     "leakage_panel",
     "post_message",
-    "settings_widgets",
     "show_messages",
     "training_controls",
     "training_monitor",

@@ -15,12 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 import streamlit as st
 
-from neuromkt.encode import tokenize
-from neuromkt.predict import check_schema
-from neuromkt.ui import escape_markdown
-from neuromkt.ui.attention_cache import bundle_key
-from neuromkt.ui.predict_views import Source
-from neuromkt.whatif import (
+from neuromkt.act.scoring import check_schema
+from neuromkt.act.whatif import (
     Control,
     WhatIf,
     add_tokens,
@@ -30,9 +26,13 @@ from neuromkt.whatif import (
     remove_tokens,
     typical_row,
 )
+from neuromkt.model.encoders import tokenize
+from neuromkt.ui import escape_markdown
+from neuromkt.ui.attention_cache import bundle_key
+from neuromkt.ui.predict_views import Source
 
 if TYPE_CHECKING:
-    from neuromkt.bundle import ModelBundle
+    from neuromkt.model.bundle import ModelBundle
     from neuromkt.ui.state import Dataset
 
 __all__ = [

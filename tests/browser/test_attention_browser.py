@@ -17,7 +17,7 @@ import pytest
 from _journey_steps import open_tab, segment, within
 from _launch import wait_settled
 
-from neuromkt.bundle import save_bundle
+from neuromkt.model.bundle import save_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "bench"))

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from _launch import free_port, full_page_screenshot, wait_settled
 
-from neuromkt.bundle import save_bundle
+from neuromkt.model.bundle import save_bundle
 
 pytestmark = pytest.mark.browser
 
@@ -33,7 +33,7 @@ LAUNCHER = """
 import os, sys
 sys.path.insert(0, {root!r})
 import streamlit as st
-from neuromkt.bundle import load_bundle
+from neuromkt.model.bundle import load_bundle
 from neuromkt.ui.sidebar import render_sidebar
 from neuromkt.ui.state import KEY_BUNDLE, init_state, sample_dataset, set_bundle, set_dataset
 

@@ -47,8 +47,8 @@ from _journey_steps import (
 )
 from _launch import wait_settled
 
-from neuromkt.bundle import load_bundle
-from neuromkt.samples import SAMPLES, load_sample
+from neuromkt.data.samples import SAMPLES, load_sample
+from neuromkt.model.bundle import load_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

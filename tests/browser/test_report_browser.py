@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 
-from neuromkt.model import ModelConfig
-from neuromkt.report import build_report
-from neuromkt.schema import infer_schema
-from neuromkt.train import TrainConfig, fit
+from neuromkt.data.schema import infer_schema
+from neuromkt.model.network import ModelConfig
+from neuromkt.model.train_config import TrainConfig
+from neuromkt.model.training import fit
+from neuromkt.report.document import build_report
 
 pytestmark = pytest.mark.browser
 

@@ -1,0 +1,369 @@
+"""The attention model: one transformer over feature tokens and sequence tokens.
+
+Every numeric column, every categorical column and every token of every text column
+becomes one token of width ``d_model``; a leading ``[CLS]`` token is read by the
+head. Attention is written out by hand so that every layer's probabilities
+``(B, H, T, T)`` can be returned (after softmax, before dropout).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+PRESETS: dict[str, dict[str, Any]] = {
+    "small": {"d_model": 32, "n_layers": 1, "n_heads": 2},
+    "default": {"d_model": 64, "n_layers": 1, "n_heads": 4},
+    "large": {"d_model": 128, "n_layers": 3, "n_heads": 8},
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of :class:`AttentionModel`."""
+
+    d_model: int = 64  # width of every token
+    n_layers: int = 1  # transformer blocks (1: as accurate as 2 on bench/quality.py, 3x faster)
+    n_heads: int = 4  # attention heads per block
+    ffn_factor: float = 2.0  # hidden width of the feed-forward part, as a multiple of d_model
+    dropout: float = 0.1  # on the residual branches
+    attention_dropout: float = 0.1  # on the attention probabilities (not on what is returned)
+    numeric_embedding: str = "periodic"  # "linear" (x*w+b) or "periodic" (sin/cos features)
+    n_frequencies: int = 16  # periodic embedding: frequencies per numeric column
+    frequency_scale: float = 0.1  # periodic embedding: spread of the initial frequencies
+
+    def __post_init__(self) -> None:
+        d_model, n_heads = self.d_model, self.n_heads
+        if d_model < 1 or n_heads < 1 or self.n_layers < 1:
+            raise ValueError(f"{d_model=}, {n_heads=} and n_layers={self.n_layers} must be >= 1")
+        if d_model % n_heads:
+            raise ValueError(f"{d_model=} must be divisible by {n_heads=}")
+        for name in ("dropout", "attention_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name}={getattr(self, name)} must be in [0, 1)")
+        if self.numeric_embedding not in ("linear", "periodic"):
+            raise ValueError(f"{self.numeric_embedding=} must be linear or periodic")
+        if self.ffn_factor <= 0 or self.n_frequencies < 1 or self.frequency_scale <= 0:
+            raise ValueError(
+                f"ffn_factor={self.ffn_factor}, n_frequencies={self.n_frequencies} and "
+                f"frequency_scale={self.frequency_scale} must be positive"
+            )
+
+    @classmethod
+    def preset(cls, name: str, **overrides: Any) -> ModelConfig:
+        """A named size ("small", "default", "large") with optional overrides."""
+        if name not in PRESETS:
+            raise ValueError(f"Unknown model size {name!r}; choose one of {sorted(PRESETS)}")
+        return cls(**{**PRESETS[name], **overrides})
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """What the model reads: column names and the sizes of their tables."""
+
+    numeric: tuple[str, ...]  # numeric columns, one token each
+    categorical: tuple[str, ...]  # categorical columns, one token each
+    cat_cardinalities: tuple[int, ...]  # rows of each categorical table (incl. other/missing)
+    text: tuple[str, ...]  # text/sequence columns
+    vocab_sizes: tuple[int, ...]  # vocabulary of each text column (incl. [PAD], [UNK])
+    max_lens: tuple[int, ...]  # token slots of each text column
+    n_outputs: int  # 1 for binary and regression, n_classes for multiclass
+
+    def __post_init__(self) -> None:
+        if len(self.categorical) != len(self.cat_cardinalities):
+            raise ValueError("one cardinality per categorical column is required")
+        if not len(self.text) == len(self.vocab_sizes) == len(self.max_lens):
+            raise ValueError("one vocabulary size and length per text column is required")
+        if self.n_outputs < 1 or min((*self.cat_cardinalities, *self.vocab_sizes), default=2) < 2:
+            raise ValueError("n_outputs, cardinalities and vocabularies must be positive")
+
+    @property
+    def n_features(self) -> int:
+        return len(self.numeric) + len(self.categorical)
+
+    @property
+    def n_positions(self) -> int:
+        """T: [CLS] + feature tokens + all token slots."""
+        return 1 + self.n_features + sum(self.max_lens)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> InputSpec:
+        return cls(
+            numeric=tuple(str(v) for v in data["numeric"]),
+            categorical=tuple(str(v) for v in data["categorical"]),
+            cat_cardinalities=tuple(int(v) for v in data["cat_cardinalities"]),
+            text=tuple(str(v) for v in data["text"]),
+            vocab_sizes=tuple(int(v) for v in data["vocab_sizes"]),
+            max_lens=tuple(int(v) for v in data["max_lens"]),
+            n_outputs=int(data["n_outputs"]),
+        )
+
+
+class NumericEmbedding(nn.Module):
+    """One token per numeric column; a learned vector stands in for missing values."""
+
+    def __init__(
+        self, *, n_columns: int, d_model: int, kind: str, n_frequencies: int, scale: float
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        if kind == "periodic":
+            # Low starting frequencies give smooth curves first (0.1 beat 0.5 and 1.0
+            # on bench/quality.py, most of all on small tables).
+            self.frequencies = nn.Parameter(torch.randn(n_columns, n_frequencies) * scale)
+            self.proj_weight = nn.Parameter(torch.empty(n_columns, 2 * n_frequencies, d_model))
+            nn.init.normal_(self.proj_weight, std=(2 * n_frequencies) ** -0.5)
+        self.weight = nn.Parameter(torch.randn(n_columns, d_model) * d_model**-0.5)
+        self.bias = nn.Parameter(torch.randn(n_columns, d_model) * d_model**-0.5)
+        self.missing = nn.Parameter(torch.randn(n_columns, d_model) * d_model**-0.5)
+
+    def forward(self, x: torch.Tensor, missing: torch.Tensor) -> torch.Tensor:
+        """Shape: x, missing (B, N) -> (B, N, D)."""
+        tokens = x.unsqueeze(-1) * self.weight + self.bias  # (B, N, D)
+        if self.kind == "periodic":
+            angles = 2 * math.pi * x.unsqueeze(-1) * self.frequencies  # (B, N, K)
+            periodic = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)  # (B, N, 2K)
+            tokens = tokens + F.relu(torch.einsum("bnk,nkd->bnd", periodic, self.proj_weight))
+        return torch.where(missing.unsqueeze(-1), self.missing.expand_as(tokens), tokens)
+
+
+class TokenEmbedding(nn.Module):
+    """All inputs of one row as a sequence ``(B, T, D)``, [CLS] first.
+
+    This module's output is where layer attributions are taken: one vector per
+    position, the same positions the attention maps describe.
+    """
+
+    def __init__(self, *, spec: InputSpec, config: ModelConfig) -> None:
+        super().__init__()
+        d = config.d_model
+        self.cls = nn.Parameter(torch.randn(1, 1, d) * d**-0.5)
+        self.numeric = NumericEmbedding(
+            n_columns=len(spec.numeric),
+            d_model=d,
+            kind=config.numeric_embedding,
+            n_frequencies=config.n_frequencies,
+            scale=config.frequency_scale,
+        )
+        self.register_buffer("cat_offsets", _offsets(spec.cat_cardinalities), persistent=False)
+        self.categorical = nn.Embedding(max(sum(spec.cat_cardinalities), 1), d)
+        self.register_buffer("vocab_offsets", _offsets(spec.vocab_sizes), persistent=False)
+        self.vocab = nn.Embedding(max(sum(spec.vocab_sizes), 1), d)
+        self.position = nn.Embedding(max(spec.max_lens, default=1), d)
+        self.column = nn.Embedding(max(len(spec.text), 1), d)
+        self.max_lens = spec.max_lens
+        for emb in (self.categorical, self.vocab, self.position, self.column):
+            nn.init.normal_(emb.weight, std=d**-0.5)
+
+    def forward(
+        self,
+        numeric: torch.Tensor,
+        numeric_missing: torch.Tensor,
+        categorical: torch.Tensor,
+        tokens: torch.Tensor,
+    ) -> torch.Tensor:
+        """Shape: numeric (B, Nn), categorical (B, Nc), tokens (B, S, L) -> (B, T, D)."""
+        B = numeric.shape[0]
+        parts = [self.cls.expand(B, -1, -1)]
+        if numeric.shape[1]:
+            parts.append(self.numeric(numeric, numeric_missing))  # (B, Nn, D)
+        if categorical.shape[1]:
+            parts.append(self.categorical(categorical + self.cat_offsets))  # (B, Nc, D)
+        for j, length in enumerate(self.max_lens):
+            ids = tokens[:, j, :length]  # (B, L_j)
+            slots = torch.arange(length, device=ids.device)
+            column = self.column.weight[j]  # (D,)
+            parts.append(self.vocab(ids + self.vocab_offsets[j]) + self.position(slots) + column)
+        return torch.cat(parts, dim=1)  # (B, T, D)
+
+
+def _offsets(sizes: tuple[int, ...]) -> torch.Tensor:
+    offsets = torch.zeros(len(sizes), dtype=torch.long)
+    if sizes:
+        offsets[1:] = torch.cumsum(torch.tensor(sizes[:-1], dtype=torch.long), 0)
+    return offsets
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention that can hand back its probabilities.
+
+    Two paths compute the same function: the explicit one returns the probabilities;
+    the fused one (``F.scaled_dot_product_attention``, about 2.5x faster on a CPU for
+    training and gradients) runs when no probabilities are asked for.
+    """
+
+    def __init__(self, *, d_model: int, n_heads: int, dropout: float) -> None:
+        super().__init__()
+        self.n_heads = n_heads
+        self.qkv = nn.Linear(d_model, 3 * d_model)
+        self.out = nn.Linear(d_model, d_model)
+        self.dropout = nn.Dropout(dropout)
+
+    def forward(
+        self,
+        x: torch.Tensor,
+        pad_mask: torch.Tensor,
+        *,
+        need_weights: bool = True,
+        first_query_only: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Attend from every position, or from [CLS] only (``first_query_only``).
+
+        Shape:
+            x (B, T, D), pad_mask (B, T) True at padding -> (B, Q, D) and, with
+            ``need_weights``, probabilities (B, H, Q, T) (else None); Q is T, or 1
+            with ``first_query_only``.
+        """
+        B, T, D = x.shape
+        H = self.n_heads
+        q, k, v = self.qkv(x).split(D, dim=2)
+        if first_query_only:
+            q = q[:, :1]
+        Q = q.shape[1]
+        q = q.reshape(B, Q, H, D // H).transpose(1, 2)  # (B, H, Q, Dh)
+        k = k.reshape(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
+        v = v.reshape(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
+        probs = None
+        if not need_weights:
+            keep = ~pad_mask[:, None, None, :]  # (B, 1, 1, T)
+            p = self.dropout.p if self.training else 0.0
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, dropout_p=p)
+        else:
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(D // H)  # (B, H, Q, T)
+            scores = scores.masked_fill(pad_mask[:, None, None, :], float("-inf"))
+            probs = torch.softmax(scores, dim=-1)  # (B, H, Q, T)
+            y = self.dropout(probs) @ v  # (B, H, Q, Dh)
+        y = y.transpose(1, 2).reshape(B, Q, D)  # (B, Q, D)
+        return self.out(y), probs
+
+
+class Block(nn.Module):
+    """Pre-norm transformer block."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        super().__init__()
+        d, hidden = config.d_model, int(config.d_model * config.ffn_factor)
+        self.norm1 = nn.LayerNorm(d)
+        self.attention = SelfAttention(
+            d_model=d, n_heads=config.n_heads, dropout=config.attention_dropout
+        )
+        self.norm2 = nn.LayerNorm(d)
+        self.ffn = nn.Sequential(nn.Linear(d, hidden), nn.GELU(), nn.Linear(hidden, d))
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, x: torch.Tensor, pad_mask: torch.Tensor, **attention: bool
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Shape: x (B, T, D) -> (B, Q, D), attention (B, H, Q, T) or None.
+
+        ``attention`` goes to :class:`SelfAttention`; with ``first_query_only`` only
+        the [CLS] position comes out (Q = 1), all that a last block feeds the head.
+        """
+        attended, probs = self.attention(self.norm1(x), pad_mask, **attention)
+        if attention.get("first_query_only"):
+            x = x[:, :1]
+        x = x + self.dropout(attended)
+        x = x + self.dropout(self.ffn(self.norm2(x)))
+        return x, probs
+
+
+class AttentionModel(nn.Module):
+    """Transformer over feature and sequence tokens with a [CLS] head.
+
+    Args:
+        config: architecture.
+        spec: the inputs, as fitted by :class:`neuromkt.model.encoders.Encoders`.
+    """
+
+    def __init__(self, *, config: ModelConfig, spec: InputSpec) -> None:
+        super().__init__()
+        self.config, self.spec = config, spec
+        self.embed = TokenEmbedding(spec=spec, config=config)
+        self.blocks = nn.ModuleList(Block(config) for _ in range(config.n_layers))
+        self.norm = nn.LayerNorm(config.d_model)
+        self.act = nn.ReLU()  # a module, so that DeepLift applies its rescale rule here
+        self.head = nn.Linear(config.d_model, spec.n_outputs)
+        self.n_features = spec.n_features
+
+    def pad_mask(self, tokens: torch.Tensor) -> torch.Tensor:
+        """True where a position is padding. Shape: tokens (B, S, L) -> (B, T)."""
+        B = tokens.shape[0]
+        fixed = torch.zeros(B, 1 + self.n_features, dtype=torch.bool, device=tokens.device)
+        slots = [tokens[:, j, :length] == 0 for j, length in enumerate(self.spec.max_lens)]
+        return torch.cat([fixed, *slots], dim=1)
+
+    def forward_embedded(
+        self,
+        x: torch.Tensor,
+        pad_mask: torch.Tensor,
+        *,
+        return_attention: bool = False,
+        full_last_layer: bool = True,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run the blocks and head on embedded tokens ``x`` (B, T, D) -> (B, n_outputs).
+
+        The last block computes the [CLS] position only unless its full attention
+        matrix is asked for (``return_attention`` and ``full_last_layer``), and
+        attention runs through PyTorch's fused kernel unless probabilities are asked
+        for: the same logits for about half the work.
+        """
+        attentions = []
+        last = len(self.blocks) - 1
+        for i, block in enumerate(self.blocks):
+            x, probs = block(
+                x,
+                pad_mask,
+                need_weights=return_attention,
+                first_query_only=i == last and not (return_attention and full_last_layer),
+            )
+            attentions.append(probs)
+        logits = self.head(self.act(self.norm(x[:, 0])))  # (B, n_outputs)
+        return (logits, attentions) if return_attention else logits
+
+    def forward(
+        self,
+        numeric: torch.Tensor,
+        numeric_missing: torch.Tensor,
+        categorical: torch.Tensor,
+        tokens: torch.Tensor,
+        *,
+        return_attention: bool = False,
+        full_last_layer: bool = True,
+    ) -> torch.Tensor | tuple[torch.Tensor, list[torch.Tensor]]:
+        """Logits, and optionally every layer's attention.
+
+        Shape:
+            numeric, numeric_missing (B, Nn); categorical (B, Nc); tokens (B, S, L)
+            -> logits (B, n_outputs); attention: n_layers tensors (B, H, T, T), each
+            row summing to 1 with exactly 0 on padding positions. With
+            ``full_last_layer=False`` the last one is its [CLS] row only, (B, H, 1, T):
+            all that [CLS] attention and rollout need, for less work.
+        """
+        x = self.embed(numeric, numeric_missing, categorical, tokens)  # (B, T, D)
+        return self.forward_embedded(
+            x,
+            self.pad_mask(tokens),
+            return_attention=return_attention,
+            full_last_layer=full_last_layer,
+        )
+
+    def init_output_bias(self, value: torch.Tensor) -> None:
+        """Start the head at the base rate (log-odds / class log-priors / mean)."""
+        with torch.no_grad():
+            self.head.bias.copy_(value.to(self.head.bias))
