@@ -63,6 +63,33 @@ def test_feature_bar_ranks_and_shows_exact_values() -> None:
     assert fig.layout.yaxis.autorange == "reversed"
 
 
+def test_feature_bar_kinds_apart_in_the_ranking_keep_one_row_thick_bars() -> None:
+    # Online Shoppers: Month, VisitorType and Weekend (categorical) sit between numeric
+    # columns in the ranking; each bar must still be one row thick, never overlapping.
+    table = pd.DataFrame(
+        {
+            "feature": [
+                "PageValues",
+                "Month",
+                "ExitRates",
+                "BounceRates",
+                "VisitorType",
+                "Weekend",
+            ],
+            "kind": ["numeric", "categorical", "numeric", "numeric", "categorical", "categorical"],
+            "attention": [0.30, 0.20, 0.15, 0.12, 0.08, 0.05],
+        }
+    )
+    fig = feature_bar(table)
+    spans = []
+    for trace in fig.data:
+        assert trace.width == pytest.approx(0.75), trace.name
+        spans += [(y - trace.width / 2, y + trace.width / 2) for y in trace.y]
+    spans.sort()
+    assert [round((lo + hi) / 2) for lo, hi in spans] == list(range(6))
+    assert all(hi <= next_lo for (_, hi), (next_lo, _) in zip(spans, spans[1:], strict=False))
+
+
 def test_many_long_features_stay_readable() -> None:
     fig = feature_bar(_features(120, long=True))
     ticks = list(fig.layout.yaxis.ticktext)
@@ -165,6 +192,23 @@ def test_token_outcome_bar_has_one_trace_per_outcome() -> None:
     assert [t.name for t in fig.data] == ["y = 1", "y = 0"]
     assert list(fig.layout.yaxis.ticktext) == ["cart", "free"]
     assert list(fig.data[1].x) == [0.2, 0.05]
+
+
+def test_token_outcome_bar_gives_every_group_a_slot_at_every_token() -> None:
+    # "free" only among buyers: the other group still has an (empty) slot there, so
+    # both groups' bars are sized from the same one-row spacing.
+    table = pd.DataFrame(
+        {
+            "token": ["cart", "cart", "free", "home", "home"],
+            "outcome": ["y = 1", "y = 0", "y = 1", "y = 1", "y = 0"],
+            "attention": [0.3, 0.2, 0.1, 0.05, 0.04],
+            "count": [5, 50, 7, 3, 30],
+        }
+    )
+    fig = token_outcome_bar(table)
+    assert [list(t.y) for t in fig.data] == [[0, 1, 2], [0, 1, 2]]
+    assert np.isnan(fig.data[1].x[1])
+    assert list(fig.data[1].customdata[:, 1]) == ["50", "0", "30"]
 
 
 def test_token_scatter_and_strip() -> None:

@@ -49,6 +49,9 @@ _OUTCOME_COLORS = [BRAND, MUTED, ACCENT, "#0F766E", "#BE185D", "#65A30D"]
 # ---------------------------------------------------------------- ranked bars
 
 
+_BAR_WIDTH = 0.75  # in rows: a quarter of each row is the gap between bars
+
+
 def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """Features ranked by attention, one horizontal bar each, coloured by kind.
 
@@ -68,8 +71,12 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     for kind, color in KIND_COLORS.items():
         rows = np.flatnonzero(table["kind"].to_numpy() == kind)
         if len(rows):
+            # One trace per kind at the rows of that kind: without a fixed width plotly
+            # sizes a trace's bars by the gap between its own rows, so a kind whose rows
+            # are not neighbours would be drawn two or three rows thick.
             fig.add_trace(go.Bar(
                 name=kind, orientation="h", y=rows, x=values[rows], marker_color=color,
+                width=_BAR_WIDTH,
                 text=[f"{v:.3f}" for v in values[rows]], textposition="outside",
                 cliponaxis=False, customdata=[hover[i] for i in rows],
                 hovertemplate="%{customdata}<extra></extra>",
@@ -77,7 +84,7 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     top = float(values.max()) if len(values) else 1.0
     fig.update_layout(**layout(
         title=title_text(title), height=bar_height(len(table)), legend="inside",
-        barmode="overlay", bargap=0.25,
+        barmode="overlay",
         xaxis={"title": "share of [CLS] attention", "range": [0, top * 1.2 or 1],
                "tickformat": ".2f"},
         yaxis=category_axis(short_labels(shown, 32)),
@@ -109,8 +116,18 @@ def token_outcome_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Fi
     groups = list(dict.fromkeys(table["outcome"].astype(str)))
     fig = go.Figure()
     for k, group in enumerate(groups):
-        part = table[table["outcome"].astype(str) == group]
-        words = part["token"].astype(str)
+        # Every group has a (possibly empty) slot at every token, so that plotly sizes
+        # the bars of all groups alike even where a group lacks some tokens.
+        part = (
+            table[table["outcome"].astype(str) == group]
+            .assign(token=lambda t: t["token"].astype(str))
+            .drop_duplicates("token")
+            .set_index("token")
+            .reindex(tokens)
+            .reset_index()
+        )
+        part["count"] = part["count"].fillna(0).astype(int)
+        words = part["token"]
         fig.add_trace(go.Bar(
             name=esc(group), orientation="h", y=[rank[t] for t in words], x=part["attention"],
             marker_color=_OUTCOME_COLORS[k % len(_OUTCOME_COLORS)],
