@@ -22,6 +22,7 @@ help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 run: setup  ## set up and open the dashboard (PORT=8501)
+	@echo "neuromkt: the dashboard opens at http://localhost:$(PORT) (Ctrl+C stops it)"
 	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
 test: setup-dev  ## set up, lint, check the import contracts and run all tests (PYTEST_ARGS="-k data -x")
