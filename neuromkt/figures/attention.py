@@ -58,7 +58,10 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     Args:
         table: rows of :func:`neuromkt.explain.attention.global_features` (``feature``,
             ``kind``, ``attention``, optional ``median``/``std``/``share``) or of
-            :func:`neuromkt.explain.attention.row_feature_weights` (with ``value``).
+            :func:`neuromkt.explain.attention.row_feature_weights` (with ``value``);
+            an optional bool ``distinguishable`` (from
+            :func:`neuromkt.explain.noise.noise_floor`) hatches the columns whose effect
+            cannot be told apart from noise.
         title: the figure title (plain text; escaped here).
     """
     table = table.sort_values("attention", ascending=False, kind="stable").reset_index(drop=True)
@@ -67,6 +70,11 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
         shown = [f"{n} = {v}" for n, v in zip(shown, table["value"].astype(str), strict=True)]
     hover = [_feature_hover(r, s) for r, s in zip(table.itertuples(), shown, strict=True)]
     values = table["attention"].to_numpy(dtype=float)
+    noise = (
+        ~table["distinguishable"].fillna(True).astype(bool).to_numpy()
+        if "distinguishable" in table
+        else np.zeros(len(table), bool)
+    )
     fig = go.Figure()
     for kind, color in KIND_COLORS.items():
         rows = np.flatnonzero(table["kind"].to_numpy() == kind)
@@ -77,6 +85,7 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
             fig.add_trace(go.Bar(
                 name=kind, orientation="h", y=rows, x=values[rows], marker_color=color,
                 width=_BAR_WIDTH,
+                marker_pattern_shape=["/" if noise[i] else "" for i in rows],
                 text=[f"{v:.3f}" for v in values[rows]], textposition="outside",
                 cliponaxis=False, customdata=[hover[i] for i in rows],
                 hovertemplate="%{customdata}<extra></extra>",
@@ -85,7 +94,9 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     fig.update_layout(**layout(
         title=title_text(title), height=bar_height(len(table)), legend="inside",
         barmode="overlay",
-        xaxis={"title": "share of [CLS] attention", "range": [0, top * 1.2 or 1],
+        xaxis={"title": "share of attention" + (" · hatched: not distinguishable from noise"
+                                                 if noise.any() else ""),
+               "range": [0, top * 1.2 or 1],
                "tickformat": ".2f"},
         yaxis=category_axis(short_labels(shown, 32)),
     ))  # fmt: skip
@@ -97,6 +108,8 @@ def _feature_hover(row: Any, label: str) -> str:
     extras = {"median": "median: {:.4f}", "std": "spread (std): {:.4f}",
               "share": "share of all column attention: {:.1%}"}  # fmt: skip
     lines += [fmt.format(getattr(row, name)) for name, fmt in extras.items() if hasattr(row, name)]
+    if not pd.isna(flag := getattr(row, "distinguishable", True)) and not flag:
+        lines.append("not distinguishable from noise: shuffling it does not hurt the model")
     return "<br>".join(lines)
 
 
