@@ -26,7 +26,7 @@ from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.schema import Schema, validate_for_training
 from neuromkt.errors import DataError
 from neuromkt.model.bundle import ModelBundle
-from neuromkt.model.encoders import Encoders
+from neuromkt.model.encoders import CategoricalEncoder, Encoders, TextEncoder
 from neuromkt.model.inference import outputs_to_predictions, pick_device, predict_encoded
 from neuromkt.model.metrics import primary_metric, task_metrics
 from neuromkt.model.network import AttentionModel, ModelConfig
@@ -395,11 +395,14 @@ def drop_levels(
     are left as they are.
     """
     out = dict(inputs)
-    # Levels 0/1 are "(other)"/"(missing)"; token ids 0/1 are [PAD]/[UNK].
-    for name, shown_as in (("categorical", 0), ("tokens", 1)):
+    cat, text = CategoricalEncoder, TextEncoder
+    for name, first_known, shown_as in (
+        ("categorical", cat.FIRST_LEVEL_ID, cat.OTHER_ID),
+        ("tokens", text.FIRST_WORD_ID, text.UNK_ID),
+    ):
         ids = inputs[name]
         if not ids.numel():
             continue
-        hit = (torch.rand(ids.shape, generator=generator) < p) & (ids >= 2)
+        hit = (torch.rand(ids.shape, generator=generator) < p) & (ids >= first_known)
         out[name] = ids.masked_fill(hit, shown_as)
     return out
