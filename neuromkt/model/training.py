@@ -29,7 +29,7 @@ from neuromkt.model.bundle import ModelBundle
 from neuromkt.model.encoders import CategoricalEncoder, Encoders, TextEncoder
 from neuromkt.model.inference import outputs_to_predictions, pick_device, predict_encoded
 from neuromkt.model.metrics import primary_metric, task_metrics
-from neuromkt.model.network import AttentionModel, ModelConfig
+from neuromkt.model.network import AttentionModel, ModelConfig, NumericEmbedding, TokenEmbedding
 from neuromkt.model.train_config import TrainConfig
 
 __all__ = [
@@ -315,16 +315,22 @@ def lr_at(step: int, *, total: int, warmup: int, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+# Modules none of whose own parameters are decayed: norms and every kind of embedding
+# (lookup tables, the numeric and [CLS] token embeddings), as in rtdl.
+NO_DECAY_MODULES = (nn.LayerNorm, nn.Embedding, NumericEmbedding, TokenEmbedding)
+
+
 def make_parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW groups: decay on weight matrices only, never on norms, biases, embeddings."""
+    """AdamW groups: decay on weight matrices only, never on norms, biases, embeddings.
+
+    Each parameter is judged by the type of the module that owns it
+    (``NO_DECAY_MODULES``) or by being a bias, never by where the module sits in the
+    model, so a wrapped or renamed model gets the same groups.
+    """
     decay, no_decay = [], []
-    for module_name, module in model.named_modules():
+    for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
-            skip = (
-                isinstance(module, nn.LayerNorm | nn.Embedding)
-                or name.endswith("bias")
-                or module_name.startswith("embed")
-            )
+            skip = isinstance(module, NO_DECAY_MODULES) or name == "bias"
             (no_decay if skip else decay).append(param)
     return [
         {"params": decay, "weight_decay": weight_decay},
