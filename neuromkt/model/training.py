@@ -22,6 +22,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
+from neuromkt.data.labels import target_labels
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.schema import Schema, validate_for_training
 from neuromkt.errors import DataError
@@ -140,11 +141,77 @@ def _metric_value(metrics: dict[str, Any], name: str, higher: bool) -> float:
     return value if higher else -value
 
 
-def _prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig):
-    """Validate, split, fit encoders on the training rows and encode every split."""
-    validate_for_training(frame, schema)
-    from neuromkt.data.schema import target_labels
+def fit(
+    frame: pd.DataFrame,
+    schema: Schema,
+    model_config: ModelConfig | None = None,
+    train_config: TrainConfig | None = None,
+    *,
+    name: str = "model",
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train an :class:`AttentionModel` on ``frame`` and return it as a bundle.
 
+    The steps: split the labelled rows, fit the encoders on the training rows and
+    encode every split, build the model, optimise it with early stopping on the
+    validation rows (keeping the best epoch's weights), measure it on the test rows,
+    and wrap it with its encoders in a bundle.
+
+    Args:
+        frame: one row per session/customer/impression, with the target column.
+        schema: column roles; ``schema.target`` and ``schema.task`` must be set.
+        model_config: architecture (default: :class:`ModelConfig`).
+        train_config: optimisation, split and seed (default: :class:`TrainConfig`).
+        name: display name stored in the bundle.
+        on_progress: called every few steps and after every epoch.
+        should_stop: polled every step; returning True ends training cleanly and
+            keeps the best model so far (the UI's Stop button).
+
+    Raises:
+        DataError: when the frame cannot be trained on (no target, one class, ...).
+    """
+    model_config, config = model_config or ModelConfig(), train_config or TrainConfig()
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)  # the model's initialisation and dropout
+    validate_for_training(frame, schema)
+    split = _split(frame, schema, config)
+    encoders, rows = _encode(frame, schema, split, config)
+    model = _build_model(model_config, encoders, rows["train"].target, config.device)
+    run = _optimise(
+        model,
+        rows,
+        encoders,
+        config,
+        started=started,
+        on_progress=on_progress or (lambda p: None),
+        should_stop=should_stop or (lambda: False),
+    )
+    metrics = _final_metrics(model, rows, encoders, run)
+    bundle = ModelBundle(
+        model=model.cpu(),
+        encoders=encoders,
+        schema=schema,
+        train_config=config,
+        metrics=metrics,
+        data_fingerprint=frame_fingerprint(frame),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        name=name,
+        history=run.history,
+    )
+    return TrainResult(
+        bundle,
+        run.history,
+        run.best_epoch,
+        run.stopped_early,
+        run.cancelled,
+        time.perf_counter() - started,
+        split,
+    )
+
+
+def _split(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> dict[str, np.ndarray]:
+    """Positional train/validation/test rows among those with a target value."""
     if schema.task == "regression":
         y_all = pd.to_numeric(frame[schema.target], errors="coerce").to_numpy(dtype="float64")
         labelled = np.flatnonzero(np.isfinite(y_all))
@@ -161,53 +228,60 @@ def _prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig):
         test_fraction=config.test_fraction,
         seed=config.seed,
     )
-    split = {k: labelled[v] for k, v in split.items()}
-    train_frame = frame.iloc[split["train"]]
-    encoders = Encoders.fit(train_frame, schema, config=config.encoder)
+    return {k: labelled[v] for k, v in split.items()}
+
+
+def _encode(
+    frame: pd.DataFrame, schema: Schema, split: dict[str, np.ndarray], config: TrainConfig
+) -> tuple[Encoders, dict[str, EncodedRows]]:
+    """Encoders fitted on the training rows, and every split encoded with them."""
+    encoders = Encoders.fit(frame.iloc[split["train"]], schema, config=config.encoder)
     rows = {}
     for name, index in split.items():
         part = frame.iloc[index]
         y, _ = encoders.transform_target(part)
         rows[name] = EncodedRows(encoders.transform(part), y)
-    return encoders, rows, split
+    return encoders, rows
 
 
-def fit(
-    frame: pd.DataFrame,
-    schema: Schema,
-    model_config: ModelConfig | None = None,
-    train_config: TrainConfig | None = None,
-    *,
-    name: str = "model",
-    on_progress: Callable[[Progress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> TrainResult:
-    """Train an :class:`AttentionModel` on ``frame`` and return it as a bundle.
-
-    Args:
-        frame: one row per session/customer/impression, with the target column.
-        schema: column roles; ``schema.target`` and ``schema.task`` must be set.
-        model_config: architecture (default: :class:`ModelConfig`).
-        train_config: optimisation, split and seed (default: :class:`TrainConfig`).
-        name: display name stored in the bundle.
-        on_progress: called every few steps and after every epoch.
-        should_stop: polled every step; returning True ends training cleanly and
-            keeps the best model so far (the UI's Stop button).
-
-    Raises:
-        DataError: when the frame cannot be trained on (no target, one class, ...).
-    """
-    model_config, config = model_config or ModelConfig(), train_config or TrainConfig()
-    on_progress = on_progress or (lambda p: None)
-    should_stop = should_stop or (lambda: False)
-    started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    encoders, rows, split = _prepare(frame, schema, config)
-    device = pick_device(config.device)
+def _build_model(
+    model_config: ModelConfig, encoders: Encoders, y_train: torch.Tensor, device: str
+) -> AttentionModel:
+    """A fresh model for the encoders' inputs, its output starting at the base rate."""
     model = AttentionModel(config=model_config, spec=encoders.spec())
-    model.init_output_bias(_initial_bias(rows["train"].target, encoders))
-    model.to(device)
-    generator = torch.Generator().manual_seed(config.seed)
+    model.init_output_bias(_initial_bias(y_train, encoders))
+    return model.to(pick_device(device))
+
+
+@dataclass
+class _Run:
+    """What :func:`_optimise` reports back to :func:`fit`."""
+
+    metric: str  # the primary metric that chose the best epoch
+    history: list[dict[str, Any]]
+    best_epoch: int
+    stopped_early: bool
+    cancelled: bool
+
+
+def _optimise(
+    model: AttentionModel,
+    rows: dict[str, EncodedRows],
+    encoders: Encoders,
+    config: TrainConfig,
+    *,
+    started: float,
+    on_progress: Callable[[Progress], None],
+    should_stop: Callable[[], bool],
+) -> _Run:
+    """AdamW over the training rows with early stopping on the validation rows.
+
+    Ends after the planned epochs, ``config.patience`` epochs without a better
+    validation score, ``should_stop()`` or the time budget, and leaves ``model`` in
+    eval mode with the best epoch's weights.
+    """
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(config.seed)  # the batch order
     sampler = BatchSampler(
         RandomSampler(rows["train"], generator=generator), config.batch_size, drop_last=False
     )
@@ -281,30 +355,18 @@ def fit(
             break
     model.load_state_dict(best["weights"])
     model.eval()
-    metrics = {"primary": metric, "best_epoch": best["epoch"]}
+    return _Run(metric, history, best["epoch"], stopped_early, state["cancelled"])
+
+
+def _final_metrics(
+    model: AttentionModel, rows: dict[str, EncodedRows], encoders: Encoders, run: _Run
+) -> dict[str, Any]:
+    """The kept model on the validation rows (which chose it) and the untouched test rows."""
+    metrics: dict[str, Any] = {"primary": run.metric, "best_epoch": run.best_epoch}
     metrics["validation"] = evaluate(model, rows["validation"], encoders)
     if len(rows["test"]):
         metrics["test"] = evaluate(model, rows["test"], encoders)
-    bundle = ModelBundle(
-        model=model.cpu(),
-        encoders=encoders,
-        schema=schema,
-        train_config=config,
-        metrics=metrics,
-        data_fingerprint=frame_fingerprint(frame),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        name=name,
-        history=history,
-    )
-    return TrainResult(
-        bundle,
-        history,
-        best["epoch"],
-        stopped_early,
-        state["cancelled"],
-        time.perf_counter() - started,
-        split,
-    )
+    return metrics
 
 
 def lr_at(step: int, *, total: int, warmup: int, peak: float) -> float:
