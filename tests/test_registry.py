@@ -294,6 +294,21 @@ def test_corrupted_database_file(registry, trained):
     assert Registry(registry.home.parent / "elsewhere").reset_corrupt() is None
 
 
+def test_first_use_waits_for_another_first_user(tmp_path):
+    """Switching a new registry to WAL waits for a connection that holds the lock."""
+    registry = Registry(tmp_path / "home", timeout=5.0)
+    registry.models_dir.mkdir(parents=True)
+    holder = sqlite3.connect(registry.db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another session, creating the registry
+    release = threading.Timer(0.3, holder.execute, args=("ROLLBACK",))
+    release.start()
+    try:
+        assert registry.list_runs().empty
+    finally:
+        release.join()
+        holder.close()
+
+
 def test_concurrent_saves_from_threads(registry, trained):
     registry.timeout = 10.0
     errors: list[BaseException] = []
