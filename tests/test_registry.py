@@ -15,33 +15,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
 from neuromkt.model.bundle import TEMP_PREFIX, ModelBundle
 from neuromkt.model.inference import predict
-from neuromkt.model.network import ModelConfig
 from neuromkt.model.registry import MAX_NAME_CHARS, Registry, clean_name
-from neuromkt.model.train_config import TrainConfig
-from neuromkt.model.training import fit
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[ModelBundle, pd.DataFrame]:
-    rng = np.random.default_rng(1)
-    n = 120
-    frame = pd.DataFrame(
-        {
-            "spend": rng.gamma(2.0, 10.0, n),
-            "channel": rng.choice(["email", "search", "social"], n),
-        }
-    )
-    frame["converted"] = (frame["spend"] / 20 + rng.normal(0, 0.5, n) > 1).astype(int)
-    schema = infer_schema(frame, target="converted")
-    config = ModelConfig(d_model=8, n_layers=1, n_heads=2, n_frequencies=2)
-    result = fit(frame, schema, config, TrainConfig(epochs=1, batch_size=64), name="tiny")
-    return result.bundle, frame
+def trained(tiny_bundle, ecommerce_frame) -> tuple[ModelBundle, pd.DataFrame]:
+    """The shared tiny binary model (named "tiny") and rows to score."""
+    return tiny_bundle, ecommerce_frame.head(120)
 
 
 @pytest.fixture
@@ -67,7 +52,7 @@ def test_save_list_get_load(registry, trained):
         "tiny",
         "shop.csv",
         "binary",
-        "converted",
+        "purchased",
     )
     assert info.primary_metric == "roc_auc" and info.higher_is_better
     expected = bundle.metrics["validation"]["roc_auc"]
