@@ -1,4 +1,10 @@
-"""Shared, session-scoped fixtures: a sample frame and a tiny trained model on it."""
+"""Shared, session-scoped fixtures: a sample frame and a tiny trained model per task.
+
+``tiny_bundle`` (binary, ``purchased``) is trained on ``ecommerce_frame``;
+``tiny_multiclass_bundle`` (``device``) and ``tiny_regression_bundle``
+(``time_on_site_sec``) on ``task_frame``. Each is trained once per test session; a
+test that needs a model of its own kind (other data, settings under test) trains it.
+"""
 
 from __future__ import annotations
 
@@ -51,3 +57,28 @@ def tiny_result(ecommerce_frame, ecommerce_schema):
 @pytest.fixture(scope="session")
 def tiny_bundle(tiny_result):
     return tiny_result.bundle
+
+
+@pytest.fixture(scope="session")
+def task_frame(ecommerce_frame):
+    """600 complete e-commerce rows without ``purchased``, for the other two tasks:
+    ``device`` is the multiclass target, ``time_on_site_sec`` the regression one."""
+    return ecommerce_frame.drop(columns="purchased").head(600).dropna().reset_index(drop=True)
+
+
+def _tiny_fit(frame, target: str):
+    schema = infer_schema(frame, target=target)
+    config = TrainConfig(epochs=2, seed=0)
+    return fit(frame, schema, ModelConfig.preset("small"), config, name=f"tiny {target}").bundle
+
+
+@pytest.fixture(scope="session")
+def tiny_multiclass_bundle(task_frame):
+    """A small multiclass model of ``device`` (three classes) on ``task_frame``."""
+    return _tiny_fit(task_frame, "device")
+
+
+@pytest.fixture(scope="session")
+def tiny_regression_bundle(task_frame):
+    """A small regression model of ``time_on_site_sec`` on ``task_frame``."""
+    return _tiny_fit(task_frame, "time_on_site_sec")

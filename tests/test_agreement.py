@@ -61,6 +61,29 @@ def test_kendall_tau_extremes() -> None:
     assert tau[0] == 1.0 and tau[1] == -1.0 and np.isnan(tau[2])  # all ties: undefined
 
 
+def test_kendall_tau_b_known_answer_with_ties() -> None:
+    # Pairs of 4 positions: 4 concordant, 0 discordant, one tie in a, one in b:
+    # τ-b = (4 - 0) / sqrt((6 - 1) * (6 - 1)) = 0.8.
+    tau = kendall_tau(np.array([[1.0, 1, 2, 3]]), np.array([[1.0, 2, 2, 3]]))
+    assert tau[0] == pytest.approx(0.8, abs=1e-12)
+
+
+def test_kendall_tau_too_few_positions_nan_values_and_empty_input(recwarn) -> None:
+    a = np.array([[1.0, 2, 3], [1, 2, 3], [1, 2, 3], [1, np.nan, 3], [1, np.nan, 3]])
+    b = np.array([[3.0, 2, 1], [3, 2, 1], [3, 2, 1], [1, 2, 3], [1, 2, 3]])
+    valid = np.array([[0, 0, 0], [1, 0, 0], [1, 0, 1], [1, 1, 1], [1, 0, 1]], dtype=bool)
+    tau = kendall_tau(a, b, valid)
+    assert np.isnan(tau[:2]).all()  # no pair to compare
+    assert tau[2] == -1.0  # two positions are one pair
+    assert np.isnan(tau[3])  # a NaN among the valid positions is not silently skipped
+    assert tau[4] == 1.0  # ... but one outside them does not matter
+    assert not [w for w in recwarn if issubclass(w.category, RuntimeWarning)]
+    assert kendall_tau(np.zeros((0, 4)), np.zeros((0, 4))).shape == (0,)
+    assert np.isnan(kendall_tau(np.zeros((2, 0)), np.zeros((2, 0)))).all()
+    with pytest.raises(ValueError, match="must be one"):
+        kendall_tau(np.zeros((2, 3)), np.zeros((2, 4)))
+
+
 def test_top_k_overlap_known_answers() -> None:
     a = np.array([[9.0, 8, 7, 1, 0], [9, 8, 7, 1, 0], [3, 2, 1, 0, 0]])
     b = np.array([[7.0, 9, 8, 0, 1], [0, 1, 2, 8, 9], [3, 2, 1, 0, 0]])

@@ -71,6 +71,7 @@ def _open(at: AppTest, section: str) -> AppTest:
     return _ok(at.run())
 
 
+@pytest.mark.slow
 def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypatch) -> None:
     st.cache_resource.clear()
     st.cache_data.clear()
@@ -201,6 +202,7 @@ def test_cache_keys_follow_content(rows, tiny_bundle) -> None:
     assert attention_cache.bundle_key(tiny_bundle) == before
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("target", "task"), [("channel", "multiclass"), ("time_on_site_sec", "regression")]
 )

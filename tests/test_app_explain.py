@@ -102,6 +102,7 @@ def test_the_page_renders_every_section(rows, tiny_bundle, calls) -> None:
     assert "Top-3 columns agree" in labels
 
 
+@pytest.mark.slow
 def test_controls_rerun_from_the_cache(rows, tiny_bundle, calls) -> None:
     at = _ok(_app(rows, tiny_bundle).run())
     at.selectbox(key=ev.W_SEGMENT).set_value("device")
@@ -117,6 +118,7 @@ def test_controls_rerun_from_the_cache(rows, tiny_bundle, calls) -> None:
     assert calls == ["ig", "ig"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["ablation", "occlusion", "gradshap"])
 def test_every_method_renders(rows, tiny_bundle, calls, method) -> None:
     at = _ok(_app(rows, tiny_bundle).run())
@@ -136,6 +138,7 @@ def test_ablation_offers_only_raw_baselines(rows, tiny_bundle, calls) -> None:
     assert baseline.options == ["A typical row", "Missing values"]
 
 
+@pytest.mark.slow
 def test_other_data_is_never_served_from_the_cache(
     rows, tiny_bundle, calls, ecommerce_frame
 ) -> None:

@@ -136,6 +136,7 @@ def test_without_an_outcome_the_page_asks_for_one(clicks) -> None:
 # ---------------------------------------------------------------- train, save, load
 
 
+@pytest.mark.slow
 def test_train_then_save_load_rename_compare_delete(clicks) -> None:
     at = _open(_dataset(clicks, "clicked"))
     assert at.segmented_control(key=W_SIZE).value == "small"
@@ -187,6 +188,7 @@ def test_train_then_save_load_rename_compare_delete(clicks) -> None:
     assert registry.list_runs()["name"].tolist() == ["second run"]
 
 
+@pytest.mark.slow
 def test_big_table_passes_can_be_switched_off(clicks) -> None:
     at = _open(_dataset(clicks, "clicked"))
     _train(at, epochs=1)
@@ -196,6 +198,7 @@ def test_big_table_passes_can_be_switched_off(clicks) -> None:
     assert at.session_state[KEY_BUNDLE].train_config.row_budget is None
 
 
+@pytest.mark.slow
 def test_stop_ends_training_early(clicks) -> None:
     at = _open(_dataset(clicks, "clicked"))
     at.number_input(key=W_EPOCHS).set_value(200)
@@ -274,6 +277,7 @@ def _numeric_frame(n: int = 400, seed: int = 0) -> pd.DataFrame:
     )  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("target", "cards", "charts"),
     [

@@ -18,7 +18,6 @@ import torch
 from safetensors.torch import load as load_tensors
 from safetensors.torch import save as save_tensors
 
-from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
 from neuromkt.model import bundle as B
 from neuromkt.model.bundle import (
@@ -30,47 +29,12 @@ from neuromkt.model.bundle import (
 )
 from neuromkt.model.bundle_checks import FORMAT_VERSION
 from neuromkt.model.inference import predict
-from neuromkt.model.network import ModelConfig
-from neuromkt.model.train_config import TrainConfig
-from neuromkt.model.training import fit
-
-TINY = ModelConfig(d_model=8, n_layers=1, n_heads=2, n_frequencies=2)
-WORDS = ["cheap", "shoes", "red", "sale", "new", "fast", "gift"]
-
-
-def synthetic_frame(task: str, n: int = 160, seed: int = 0) -> pd.DataFrame:
-    """Numeric, categorical and text columns with a target for ``task``."""
-    rng = np.random.default_rng(seed)
-    frame = pd.DataFrame(
-        {
-            "spend": rng.gamma(2.0, 10.0, n),
-            "visits": rng.integers(0, 20, n).astype(float),
-            "channel": rng.choice(["email", "search", "social"], n),
-            "keywords": [" ".join(rng.choice(WORDS, 3)) for _ in range(n)],
-        }
-    )
-    signal = frame["spend"] / 20 + (frame["channel"] == "email") + rng.normal(0, 0.5, n)
-    if task == "binary":
-        frame["converted"] = (signal > 1.5).astype(int)
-    elif task == "multiclass":
-        frame["segment"] = np.select([signal < 1, signal < 2], ["low", "mid"], "high")
-    else:
-        frame["revenue"] = signal * 10.0
-    return frame
-
-
-def train_tiny(task: str) -> tuple[ModelBundle, pd.DataFrame]:
-    frame = synthetic_frame(task)
-    target = {"binary": "converted", "multiclass": "segment", "regression": "revenue"}[task]
-    schema = infer_schema(frame, target=target)
-    schema = schema.with_role("keywords", "text", frame)
-    result = fit(frame, schema, TINY, TrainConfig(epochs=1, batch_size=64), name=f"tiny {task}")
-    return result.bundle, frame
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[ModelBundle, pd.DataFrame]:
-    return train_tiny("binary")
+def trained(tiny_bundle, ecommerce_frame) -> tuple[ModelBundle, pd.DataFrame]:
+    """The shared tiny binary model (numeric, categorical and text inputs) and rows."""
+    return tiny_bundle, ecommerce_frame.head(300)
 
 
 @pytest.fixture(scope="module")
@@ -149,19 +113,19 @@ def test_round_trip_folder_zip_path_bytes_and_upload(trained, tmp_path):
 
 
 @pytest.mark.parametrize("task", ["multiclass", "regression"])
-def test_round_trip_other_tasks(task, tmp_path):
-    bundle, frame = train_tiny(task)
+def test_round_trip_other_tasks(task, tmp_path, task_frame, request):
+    bundle = request.getfixturevalue(f"tiny_{task}_bundle")
     again = load_bundle(save_bundle(bundle, tmp_path / task))
-    assert_same_model(bundle, again, frame)
-    expected = (len(frame), 3) if task == "multiclass" else (len(frame),)
-    assert predict(again, frame).shape == expected
+    assert_same_model(bundle, again, task_frame)
+    expected = (len(task_frame), 3) if task == "multiclass" else (len(task_frame),)
+    assert predict(again, task_frame).shape == expected
 
 
 def test_bundle_json_contents(trained, files):
     doc = document(files)
     bundle = trained[0]
     assert doc["format_version"] == FORMAT_VERSION
-    assert (doc["task"], doc["target"]) == ("binary", "converted")
+    assert (doc["task"], doc["target"]) == ("binary", "purchased")
     assert doc["weights_sha256"] == B.hashlib.sha256(files[B.WEIGHTS]).hexdigest()
     state = bundle.model.state_dict()
     assert doc["tensors"] == {
@@ -378,11 +342,19 @@ def test_future_format_version_asks_for_an_upgrade(files):
 
 def test_encoder_state_that_lies_is_refused(files):
     doc = document(files)
-    doc["encoders"]["categorical"][0]["levels"].append("tiktok")
-    refused(bundle_zip(files, doc), "column 'channel' has 6 levels, but the model expects 5")
+    column = doc["encoders"]["categorical"][0]
+    n_levels = len(column["levels"])
+    column["levels"].append("tiktok")
+    expected = (
+        f"column '{column['name']}' has {n_levels + 1} levels, but the model expects {n_levels}"
+    )
+    refused(bundle_zip(files, doc), expected)
     doc = document(files)
-    doc["encoders"]["text"][0]["vocab"].append("zzz")
-    refused(bundle_zip(files, doc), "text column 'keywords' has .* tokens, but the model expects")
+    text = doc["encoders"]["text"][0]
+    text["vocab"].append("zzz")
+    refused(
+        bundle_zip(files, doc), f"text column '{text['name']}' has .* tokens, but the model expects"
+    )
     doc = document(files)
     doc["encoders"]["numeric"] = doc["encoders"]["numeric"][:1]
     refused(bundle_zip(files, doc), "do not match the model's inputs")
@@ -409,7 +381,8 @@ def test_weights_with_wrong_shapes_missing_extra_or_nonfinite_tensors(files):
     def widen(t):
         t["head.weight"] = torch.zeros(2, t["head.weight"].shape[1])
 
-    refused(reweighted(files, widen), r"'head.weight' has shape \[2, 8\] .* needs \[1, 8\]")
+    d = document(files)["model_config"]["d_model"]
+    refused(reweighted(files, widen), rf"'head.weight' has shape \[2, {d}\] .* needs \[1, {d}\]")
     refused(reweighted(files, lambda t: t.pop("norm.bias")), "lacks the tensor 'norm.bias'")
     refused(reweighted(files, lambda t: t.update(spy=torch.zeros(1))), "unexpected tensor 'spy'")
 

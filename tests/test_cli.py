@@ -105,12 +105,14 @@ def test_parser_registers_check() -> None:
     assert callable(args.handler)
 
 
+@pytest.mark.slow
 def test_python_m_check_good_file(good_csv: Path) -> None:
     done = _python_m("check", str(good_csv), "--target", "converted")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["task"] == "binary"
 
 
+@pytest.mark.slow
 def test_python_m_check_bad_file(tmp_path: Path) -> None:
     path = tmp_path / "page.csv"
     path.write_text("<html><body>Not a table</body></html>")

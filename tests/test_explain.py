@@ -11,7 +11,6 @@ import torch
 from captum.attr import LayerIntegratedGradients
 
 from neuromkt.data.samples import SAMPLES
-from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
 from neuromkt.explain.agreement import deletion_curve
 from neuromkt.explain.attention import compute_attention, position_values
@@ -21,14 +20,12 @@ from neuromkt.explain.summaries import feature_ranking, token_ranking
 from neuromkt.explain.tables import attribution_table, global_attribution_summary
 from neuromkt.model.encoders import OTHER
 from neuromkt.model.inference import logits_for, predict
-from neuromkt.model.network import ModelConfig
 from neuromkt.model.sample_models import (
     load_sample_bundle,
     sample_frame_and_schema,
     train_sample_bundle,
 )
 from neuromkt.model.train_config import TrainConfig
-from neuromkt.model.training import fit
 
 GRADIENT = ("ig", "gradshap", "deeplift", "inputxgrad", "occlusion")
 
@@ -242,45 +239,26 @@ def test_large_delta_warns_with_the_fix(tiny_bundle, rows) -> None:
 # ---------------------------------------------------------------- tasks
 
 
-@pytest.fixture(scope="module")
-def small_frame() -> pd.DataFrame:
-    rng = np.random.default_rng(0)
-    n = 300
-    spend = rng.gamma(2.0, 20.0, n)
-    tier = rng.choice(["gold", "silver", "bronze"], n)
-    words = rng.choice(["sale today", "new arrivals", "free gift", "last chance"], n)
-    value = spend * 2 + (tier == "gold") * 30 + rng.normal(0, 5, n)
-    return pd.DataFrame({"spend": spend, "tier": tier, "note": words, "value": value})
-
-
-def _train(frame: pd.DataFrame, target: str):
-    schema = infer_schema(frame, target=target).with_role("note", "text", frame)
-    config = TrainConfig(epochs=1, seed=0, batch_size=64)
-    return fit(frame, schema, ModelConfig.preset("small"), config, name="t").bundle
-
-
-def test_regression_explains_the_value_in_target_units(small_frame) -> None:
-    bundle = _train(small_frame, "value")
-    part = small_frame.head(30)
+def test_regression_explains_the_value_in_target_units(tiny_regression_bundle, task_frame) -> None:
+    bundle = tiny_regression_bundle
+    part = task_frame.head(30)
     result = attribute(bundle, part, "ig", steps=64)
     np.testing.assert_allclose(result.score, predict(bundle, part), rtol=1e-4)
     gap = result.score - result.baseline_score
     assert np.abs(result.raw.sum(axis=1) - gap).max() < 0.01 * bundle.encoders.target_std
-    assert result.output.label == "predicted value"
+    assert result.output.label == "predicted time_on_site_sec"
 
 
-def test_multiclass_explains_the_chosen_class(small_frame) -> None:
-    frame = small_frame.drop(columns="value")
-    frame["level"] = np.where(frame["spend"] > 50, "high", "low")
-    frame.loc[frame.index % 3 == 0, "level"] = "mid"
-    bundle = _train(frame, "level")
-    part = frame.head(20)
-    result = attribute(bundle, part, "ig", target="mid", output="probability")
-    probs = predict(bundle, part)[:, list(bundle.encoders.classes).index("mid")]
+def test_multiclass_explains_the_chosen_class(tiny_multiclass_bundle, task_frame) -> None:
+    bundle = tiny_multiclass_bundle
+    part = task_frame.head(20)
+    chosen = bundle.encoders.classes[-1]  # not the first: the default would pass anyway
+    result = attribute(bundle, part, "ig", target=chosen, output="probability")
+    probs = predict(bundle, part)[:, list(bundle.encoders.classes).index(chosen)]
     np.testing.assert_allclose(result.score, probs, atol=1e-5)
-    assert result.output.label == "probability of level = mid"
-    logit = attribute(bundle, part, "ig", target="mid")
-    assert logit.output.label == "logit of level = mid"
+    assert result.output.label == f"probability of device = {chosen}"
+    logit = attribute(bundle, part, "ig", target=chosen)
+    assert logit.output.label == f"logit of device = {chosen}"
     with pytest.raises(ValueError, match="'top' is not one of the model's classes"):
         attribute(bundle, part, "ig", target="top")
 

@@ -308,6 +308,7 @@ def test_train_page_save_on_a_full_disk_says_so(
     assert _entries(Registry().models_dir) == []
 
 
+@pytest.mark.slow
 def test_train_page_with_a_locked_registry_says_busy_and_recovers(
     train_page: AppTest, tiny_bundle
 ) -> None:

@@ -119,6 +119,7 @@ def data_page() -> AppTest:
     return _ok(at.run())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("file_name", "content", "words"), BAD, ids=[b[0] for b in BAD])
 def test_broken_file_on_the_data_page(
     data_page: AppTest, file_name: str, content: bytes, words: tuple[str, ...]
@@ -172,6 +173,7 @@ def _upload_to_predict(at: AppTest, name: str, content: bytes) -> AppTest:
     return _ok(at.file_uploader(key=W_PREDICT_UPLOAD).set_value(_file(name, content)).run())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("file_name", "content", "words"), BAD, ids=[b[0] for b in BAD])
 def test_broken_file_on_the_predict_page(
     predict_page: AppTest, last_scored: Scored, file_name: str, content: bytes, words: tuple
@@ -305,6 +307,7 @@ def train_page(ecommerce_frame, tiny_bundle) -> AppTest:
     return _ok(at.run())
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", _CASES)
 def test_hostile_model_upload_is_refused(
     case: str, train_page: AppTest, tiny_bundle, tmp_path: Path
@@ -356,6 +359,7 @@ _NAMES = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", _NAMES, ids=range(len(_NAMES)))
 def test_model_names_cannot_leave_the_registry(name: str, train_page: AppTest) -> None:
     registry = Registry()

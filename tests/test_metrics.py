@@ -75,10 +75,26 @@ def test_one_class_gives_nan_auc_without_crashing(label):
     p = np.linspace(0.05, 0.95, 20)
     got = M.binary_metrics(y, p)
     assert math.isnan(got["roc_auc"])
-    assert math.isnan(got["pr_auc"]) if label == 0 else got["pr_auc"] == 1.0
+    # No negatives: every precision is 1 (scikit-learn sums the steps, so 1 up to rounding).
+    assert math.isnan(got["pr_auc"]) if label == 0 else got["pr_auc"] == pytest.approx(1.0)
     assert math.isfinite(got["log_loss"])
     assert M.roc_curve(y, p).shape[0] == 21
     json.dumps(got)  # still serialisable
+
+
+@pytest.mark.parametrize("label", [0, 1])
+def test_one_class_curves_and_thresholds_are_quiet(label, recwarn):
+    y = np.full(6, label)
+    p = [0.1, 0.2, 0.2, 0.5, 0.7, 0.9]
+    roc, pr = M.roc_curve(y, p), M.pr_curve(y, p)
+    missing = "tpr" if label == 0 else "fpr"
+    assert roc[missing].isna().all() and roc.shape[0] == 6  # five distinct scores + (0, 0)
+    assert pr["recall"].iloc[0] == 0.0 and pr["precision"].iloc[0] == 1.0
+    assert pr["recall"].iloc[1:].isna().all() if label == 0 else pr["recall"].iloc[-1] == 1.0
+    threshold, accuracy = M.best_threshold(y, p, metric="accuracy")
+    assert accuracy == 1.0 and (threshold > 0.9 if label == 0 else threshold == 0.1)
+    assert M.best_threshold(y, p, metric="f1")[1] == (0.0 if label == 0 else 1.0)
+    assert not recwarn.list, [str(w.message) for w in recwarn]
 
 
 def test_returned_values_are_python_scalars():
@@ -210,6 +226,7 @@ def test_regression_known_answers_and_constant_target():
     assert got["mae"] == pytest.approx(2 / 3)
     assert got["r2"] == pytest.approx(1 - 4 / 2)
     assert math.isnan(M.regression_metrics([2.0, 2.0], [1.0, 3.0])["r2"])
+    assert math.isnan(M.regression_metrics([0.1, 0.1, 0.1], [0.1, 0.2, 0.3])["r2"])
     frame = M.residuals_frame([1.0, 2.0], [1.5, 1.0])
     assert frame["residual"].tolist() == [-0.5, 1.0]
     assert frame["abs_residual"].tolist() == [0.5, 1.0]

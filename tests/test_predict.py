@@ -20,13 +20,9 @@ from neuromkt.act.scoring import (
     validate_for_scoring,
 )
 from neuromkt.act.targeting import reach_at, targeting_table, top_rows
-from neuromkt.data.schema import infer_schema
 from neuromkt.errors import DataError
 from neuromkt.explain.positions import split_positions
 from neuromkt.model.inference import predict
-from neuromkt.model.network import ModelConfig
-from neuromkt.model.train_config import TrainConfig
-from neuromkt.model.training import fit
 
 _PIECE = re.compile(r"^(?P<label>.+) (?P<value>[+−]\d+(\.\d+)?(e[+−-]?\d+)?)$")
 
@@ -195,16 +191,9 @@ def test_auto_method_is_fast_for_large_files() -> None:
 # ---------------------------------------------------------------- other tasks
 
 
-def _tiny_fit(frame: pd.DataFrame, target: str):
-    schema = infer_schema(frame, target=target)
-    config = TrainConfig(epochs=1, seed=0, test_fraction=0.0)
-    return fit(frame, schema, ModelConfig.preset("small"), config, name="t").bundle
-
-
-def test_multiclass_scores_have_a_column_per_class(ecommerce_frame) -> None:
-    frame = ecommerce_frame.head(400).drop(columns=["purchased"])
-    bundle = _tiny_fit(frame, "device")
-    scored = score_frame(bundle, frame.drop(columns=["device"]).head(12))
+def test_multiclass_scores_have_a_column_per_class(tiny_multiclass_bundle, task_frame) -> None:
+    bundle = tiny_multiclass_bundle
+    scored = score_frame(bundle, task_frame.drop(columns=["device"]).head(12))
     probs = scored[[f"pred_{c}" for c in bundle.encoders.classes]].to_numpy()
     np.testing.assert_allclose(probs.sum(axis=1), 1.0, rtol=1e-6)
     np.testing.assert_allclose(scored[SCORE_COLUMN], probs.max(axis=1))
@@ -213,10 +202,9 @@ def test_multiclass_scores_have_a_column_per_class(ecommerce_frame) -> None:
     assert scored[DRIVERS_COLUMN].str.len().gt(0).all()
 
 
-def test_regression_score_is_the_predicted_value(ecommerce_frame) -> None:
-    frame = ecommerce_frame.head(400).drop(columns=["purchased"]).dropna()
-    bundle = _tiny_fit(frame, "time_on_site_sec")
-    part = frame.drop(columns=["time_on_site_sec"]).head(12)
+def test_regression_score_is_the_predicted_value(tiny_regression_bundle, task_frame) -> None:
+    bundle = tiny_regression_bundle
+    part = task_frame.drop(columns=["time_on_site_sec"]).head(12)
     scored = score_frame(bundle, part)
     np.testing.assert_allclose(scored[SCORE_COLUMN], predict(bundle, part), rtol=1e-6)
     assert "pred_" not in "".join(scored.columns)

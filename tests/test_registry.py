@@ -15,33 +15,22 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
 from neuromkt.model.bundle import TEMP_PREFIX, ModelBundle
 from neuromkt.model.inference import predict
-from neuromkt.model.network import ModelConfig
 from neuromkt.model.registry import MAX_NAME_CHARS, Registry, clean_name
-from neuromkt.model.train_config import TrainConfig
-from neuromkt.model.training import fit
 
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")
 
 
 @pytest.fixture(scope="module")
-def trained() -> tuple[ModelBundle, pd.DataFrame]:
-    rng = np.random.default_rng(1)
-    n = 120
-    frame = pd.DataFrame(
-        {
-            "spend": rng.gamma(2.0, 10.0, n),
-            "channel": rng.choice(["email", "search", "social"], n),
-        }
-    )
-    frame["converted"] = (frame["spend"] / 20 + rng.normal(0, 0.5, n) > 1).astype(int)
-    schema = infer_schema(frame, target="converted")
-    config = ModelConfig(d_model=8, n_layers=1, n_heads=2, n_frequencies=2)
-    result = fit(frame, schema, config, TrainConfig(epochs=1, batch_size=64), name="tiny")
-    return result.bundle, frame
+def trained(tiny_bundle, ecommerce_frame) -> tuple[ModelBundle, pd.DataFrame]:
+    """The shared tiny binary model, named "tiny" here, and rows to score.
+
+    A copy: the shared bundle's name is not this module's to rely on (the Train page
+    renames the bundle it saves, and page tests hand it the shared one).
+    """
+    return dataclasses.replace(tiny_bundle, name="tiny"), ecommerce_frame.head(120)
 
 
 @pytest.fixture
@@ -67,7 +56,7 @@ def test_save_list_get_load(registry, trained):
         "tiny",
         "shop.csv",
         "binary",
-        "converted",
+        "purchased",
     )
     assert info.primary_metric == "roc_auc" and info.higher_is_better
     expected = bundle.metrics["validation"]["roc_auc"]
@@ -292,6 +281,21 @@ def test_corrupted_database_file(registry, trained):
     assert registry.reset_corrupt() is None  # a healthy registry is left alone
     assert len(registry.list_runs()) == 1
     assert Registry(registry.home.parent / "elsewhere").reset_corrupt() is None
+
+
+def test_first_use_waits_for_another_first_user(tmp_path):
+    """Switching a new registry to WAL waits for a connection that holds the lock."""
+    registry = Registry(tmp_path / "home", timeout=5.0)
+    registry.models_dir.mkdir(parents=True)
+    holder = sqlite3.connect(registry.db_path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")  # another session, creating the registry
+    release = threading.Timer(0.3, holder.execute, args=("ROLLBACK",))
+    release.start()
+    try:
+        assert registry.list_runs().empty
+    finally:
+        release.join()
+        holder.close()
 
 
 def test_concurrent_saves_from_threads(registry, trained):

@@ -90,14 +90,11 @@ def test_report_refuses_a_file_that_does_not_fit(tiny_bundle, ecommerce_frame) -
         build_report(tiny_bundle, ecommerce_frame.head(50).drop(columns=["events"]))
 
 
-@pytest.mark.parametrize(
-    ("target", "measure"), [("device", "Accuracy"), ("time_on_site_sec", "RMSE")]
-)
-def test_report_for_multiclass_and_regression(ecommerce_frame, target: str, measure: str) -> None:
-    frame = ecommerce_frame.head(300).drop(columns=["purchased"]).dropna()
-    schema = infer_schema(frame, target=target)
-    bundle = fit(frame, schema, ModelConfig.preset("small"), TrainConfig(epochs=1)).bundle
-    page = build_report(bundle, frame.tail(120), max_rows=60)
+@pytest.mark.parametrize(("task", "measure"), [("multiclass", "Accuracy"), ("regression", "RMSE")])
+def test_report_for_multiclass_and_regression(task_frame, request, task: str, measure: str) -> None:
+    bundle = request.getfixturevalue(f"tiny_{task}_bundle")
+    target = bundle.target
+    page = build_report(bundle, task_frame.tail(120), max_rows=60)
     for anchor in ("summary", "quality", "drivers", "segments", "examples"):
         assert f'<section id="{anchor}">' in page
     assert '<section id="targeting">' not in page  # contact lists are for yes/no outcomes

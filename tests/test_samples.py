@@ -127,6 +127,7 @@ def test_load_sample_regenerates_when_the_file_is_missing(monkeypatch, tmp_path:
     assert_frame_equal(regenerated, pd.read_csv(ROOT / "sample_data" / "search_ads_cn.csv"))
 
 
+@pytest.mark.slow
 def test_entry_point_writes_and_reports(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "neuromkt.data.samples", "--out", str(tmp_path),
@@ -299,6 +300,7 @@ def _simple_model_auc(key: str, frame: pd.DataFrame) -> float:
     return roc_auc_score(y_test, model.predict_proba(x_test)[:, 1])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("key", KEYS)
 def test_a_simple_model_learns_the_planted_signal_but_not_perfectly(key: str, frames) -> None:
     auc = _simple_model_auc(key, frames[key])

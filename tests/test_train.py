@@ -38,20 +38,48 @@ def test_schedule_warms_up_then_decays_to_a_tenth() -> None:
     assert lr_at(100, total=100, warmup=10, peak=1e-3) == pytest.approx(1e-4)
 
 
-def test_no_decay_on_norms_biases_and_embeddings(ecommerce_frame, ecommerce_schema) -> None:
+def _ids(params) -> set[int]:
+    return {id(p) for p in params}
+
+
+@pytest.mark.parametrize("numeric_embedding", ["periodic", "linear"])
+def test_no_decay_on_norms_biases_and_embeddings(
+    ecommerce_frame, ecommerce_schema, numeric_embedding: str
+) -> None:
     from neuromkt.model.encoders import Encoders
 
     encoders = Encoders.fit(ecommerce_frame, ecommerce_schema)
-    model = AttentionModel(config=SMALL, spec=encoders.spec())
+    config = ModelConfig.preset("small", n_layers=2, numeric_embedding=numeric_embedding)
+    model = AttentionModel(config=config, spec=encoders.spec())
     decay, no_decay = make_parameter_groups(model, 0.05)
     assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
     assert len(decay["params"]) + len(no_decay["params"]) == len(list(model.parameters()))
-    no_decay_ids = {id(p) for p in no_decay["params"]}
-    for module_name, module in model.named_modules():
-        for name, param in module.named_parameters(recurse=False):
-            if isinstance(module, nn.LayerNorm | nn.Embedding) or name == "bias":
-                assert id(param) in no_decay_ids, f"{module_name}.{name}"
+    # Known answer: every parameter of the embedding ([CLS], numeric, tables), of
+    # the norms and every bias goes undecayed; the Linear weights are decayed.
+    expected = _ids(model.embed.parameters())
+    for module in model.modules():
+        if isinstance(module, nn.LayerNorm):
+            expected |= _ids(module.parameters())
+        if isinstance(module, nn.Linear):
+            expected.add(id(module.bias))
+    assert _ids(no_decay["params"]) == expected
+    linear = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
+    assert _ids(decay["params"]) == _ids(linear)
     assert all(p.ndim == 2 for p in decay["params"])  # weight matrices only
+
+
+def test_parameter_groups_follow_module_types_not_names(ecommerce_frame, ecommerce_schema) -> None:
+    """A wrapped model (as DDP wraps it: ``module.embed...``) gets the same groups."""
+    from neuromkt.model.encoders import Encoders
+
+    model = AttentionModel(
+        config=SMALL, spec=Encoders.fit(ecommerce_frame, ecommerce_schema).spec()
+    )
+    wrapped = nn.ModuleDict({"module": model})
+    for alone, inside in zip(
+        make_parameter_groups(model, 0.05), make_parameter_groups(wrapped, 0.05), strict=True
+    ):
+        assert [id(p) for p in alone["params"]] == [id(p) for p in inside["params"]]
 
 
 def test_level_dropout_hides_known_levels_and_words_only() -> None:

@@ -171,10 +171,11 @@ def _unseen_values(bundle: ModelBundle, frame: pd.DataFrame) -> dict[str, tuple[
     """Per categorical column, up to three values that fall in the model's "other" slot."""
     unseen = {}
     for enc in bundle.encoders.categorical:
-        if enc.name not in frame.columns or len(enc.levels) <= 2:
-            continue
+        if enc.name not in frame.columns or len(enc.levels) <= enc.FIRST_LEVEL_ID:
+            continue  # no level was kept: every value is "(other)" by design
         series = frame[enc.name]
-        other = series[enc.transform(series) == 0].dropna().astype("string").str.strip()
+        other = series[enc.transform(series) == enc.OTHER_ID]
+        other = other.dropna().astype("string").str.strip()
         if len(other):
             unseen[enc.name] = tuple(str(v) for v in other.value_counts().index[:3])
     return unseen

@@ -121,10 +121,11 @@ def controls(encoders: Encoders, frame: pd.DataFrame) -> list[Control]:
     encoders.check_columns(frame)
     out = [_numeric_control(e.name, frame[e.name]) for e in encoders.numeric]
     out += [
-        Control(e.name, "categorical", options=tuple(e.levels[2:])) for e in encoders.categorical
+        Control(e.name, "categorical", options=tuple(e.levels[e.FIRST_LEVEL_ID :]))
+        for e in encoders.categorical
     ]
     out += [
-        Control(e.name, "text", vocabulary=tuple(e.vocab[2 : 2 + _MAX_VOCAB_SHOWN]))
+        Control(e.name, "text", vocabulary=tuple(e.vocab[e.FIRST_WORD_ID :][:_MAX_VOCAB_SHOWN]))
         for e in encoders.text
     ]
     return out

@@ -25,20 +25,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import torch
 
 from neuromkt.explain.attributions import METHODS, Attribution
+from neuromkt.explain.methods import EmbeddedForward, embed_rows
 from neuromkt.explain.rank_stats import kendall_tau, position_ranks, top_k_overlap
+from neuromkt.model.network import FIRST_FEATURE_POSITION
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
     from neuromkt.model.encoders import Encoders
-import torch
-
-from neuromkt.explain.methods import EmbeddedForward, embed_rows
-
-if TYPE_CHECKING:
-    from neuromkt.explain.attributions import Attribution
-    from neuromkt.model.bundle import ModelBundle
 
 __all__ = [
     "JAIN_WALLACE_TAU",
@@ -114,11 +110,11 @@ def _position_masks(encoders: Encoders, attribution: Attribution) -> dict[str, n
     raw = attribution.raw
     n_feat = len(encoders.feature_columns)
     features = np.zeros(raw.shape, dtype=bool)
-    features[:, 1 : 1 + n_feat] = True
+    features[:, FIRST_FEATURE_POSITION : FIRST_FEATURE_POSITION + n_feat] = True
     tokens = np.zeros(raw.shape, dtype=bool)
     layout = attribution.values.tokens
     if len(layout):
-        starts, start = {}, 1 + n_feat
+        starts, start = {}, FIRST_FEATURE_POSITION + n_feat
         for enc in encoders.text:
             starts[enc.name] = start
             start += enc.max_len

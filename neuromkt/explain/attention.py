@@ -34,6 +34,7 @@ from neuromkt.explain.positions import split_positions
 from neuromkt.explain.rollout import rollout_cls
 from neuromkt.model.encoders import Encoders
 from neuromkt.model.inference import outputs_to_predictions
+from neuromkt.model.network import CLS_POSITION, FIRST_FEATURE_POSITION
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -197,11 +198,12 @@ def _token_layout(encoders: Encoders, frame: pd.DataFrame, *, offset: int = 0) -
     layout["row"] += offset
     layout["position"] = 0
     layout["in_vocab"] = False
-    start = 1 + len(encoders.feature_columns)
+    start = FIRST_FEATURE_POSITION + len(encoders.feature_columns)
     for enc in encoders.text:
         mine = (layout["column"] == enc.name).to_numpy()
         layout.loc[mine, "position"] = start + layout.loc[mine, "slot"]
-        layout.loc[mine, "in_vocab"] = layout.loc[mine, "token"].isin(enc.vocab[2:])
+        words = enc.vocab[enc.FIRST_WORD_ID :]
+        layout.loc[mine, "in_vocab"] = layout.loc[mine, "token"].isin(words)
         start += enc.max_len
     return layout
 
@@ -274,7 +276,7 @@ def feature_values(maps: AttentionMaps, view: AttentionView = DEFAULT_VIEW) -> p
 def cls_self_share(maps: AttentionMaps, view: AttentionView = DEFAULT_VIEW) -> float:
     """Mean attention [CLS] keeps on itself (the rest goes to features and tokens)."""
     values = position_values(maps, view)
-    return float(values[:, 0].mean()) if len(values) else float("nan")
+    return float(values[:, CLS_POSITION].mean()) if len(values) else float("nan")
 
 
 def row_position(maps: AttentionMaps, row: Hashable) -> int:

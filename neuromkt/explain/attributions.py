@@ -57,6 +57,7 @@ from neuromkt.explain.methods import (
     gradient_chunk,
 )
 from neuromkt.explain.positions import PositionValues, split_positions
+from neuromkt.model.network import CLS_POSITION
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -276,7 +277,7 @@ def _attribute_chunk(
         attr, out["delta"] = gradient_chunk(method, forward, x, base, pad_kept, opts)
         raw = torch.zeros(pad.shape, dtype=attr.dtype, device=attr.device)
         raw[:, keep] = torch.where(pad_kept, 0.0, attr)
-        raw[:, 0] = 0.0
+        raw[:, CLS_POSITION] = 0.0
         out["raw"] = raw
     return {
         k: np.asarray(v.detach().cpu().numpy() if torch.is_tensor(v) else v, dtype="float64")

@@ -26,6 +26,9 @@ from captum.attr import (
 )
 from torch import nn
 
+from neuromkt.model.encoders import CategoricalEncoder, TextEncoder
+from neuromkt.model.network import CLS_POSITION, FIRST_FEATURE_POSITION
+
 if TYPE_CHECKING:
     from neuromkt.model.encoders import Encoders
 
@@ -38,8 +41,6 @@ __all__ = [
     "explained_output",
     "gradient_chunk",
 ]
-
-_UNK = 1  # id of [UNK] in every text column's vocabulary
 
 
 @dataclass(frozen=True)
@@ -120,27 +121,39 @@ def _raw_baseline(
 ) -> dict[str, torch.Tensor]:
     """Model inputs of the baseline row (input space) for ``neutral`` or ``missing``."""
     missing = baseline == "missing"
-    codes = [1 if missing else (2 if e.cardinality > 2 else 0) for e in encoders.categorical]
+    codes = [_baseline_level(e, missing=missing) for e in encoders.categorical]
     tokens = inputs["tokens"]
+    text = TextEncoder
+    pad = torch.full_like(tokens, text.PAD_ID)
     return {
         "numeric": torch.zeros_like(inputs["numeric"]),
         "numeric_missing": torch.full_like(inputs["numeric_missing"], missing),
         "categorical": torch.tensor(codes, dtype=torch.long, device=tokens.device).expand_as(
             inputs["categorical"]),
-        "tokens": torch.zeros_like(tokens) if empty_text else (tokens > 0).long() * _UNK,
+        # No text at all, or every word seen as [UNK] (the padding stays).
+        "tokens": pad if empty_text else torch.where(tokens != text.PAD_ID, text.UNK_ID, pad),
     }  # fmt: skip
+
+
+def _baseline_level(enc: CategoricalEncoder, *, missing: bool) -> int:
+    """The baseline level of a column: "(missing)", or else its most frequent kept level
+    ("(other)" when no level was kept)."""
+    if missing:
+        return enc.MISSING_ID
+    return enc.FIRST_LEVEL_ID if enc.cardinality > enc.FIRST_LEVEL_ID else enc.OTHER_ID
 
 
 def _average_word_shift(model: nn.Module, encoders: Encoders, T: int) -> torch.Tensor:
     """(T, D): per token slot, mean known-word embedding minus the [UNK] embedding."""
     emb = model.embed
     shift = torch.zeros(T, emb.vocab.weight.shape[1], device=emb.vocab.weight.device)
-    start = 1 + len(encoders.feature_columns)
+    start = FIRST_FEATURE_POSITION + len(encoders.feature_columns)
     for j, enc in enumerate(encoders.text):
         offset = int(emb.vocab_offsets[j])
         rows = emb.vocab.weight[offset : offset + enc.vocab_size]  # (V, D)
-        known = rows[2:].mean(dim=0) if enc.vocab_size > 2 else rows[_UNK]
-        shift[start : start + enc.max_len] = known - rows[_UNK]
+        first, unk = enc.FIRST_WORD_ID, enc.UNK_ID
+        known = rows[first:].mean(dim=0) if enc.vocab_size > first else rows[unk]
+        shift[start : start + enc.max_len] = known - rows[unk]
         start += enc.max_len
     return shift
 
@@ -170,7 +183,7 @@ def embed_rows(
         if baseline == "neutral":
             base = base + _average_word_shift(model, encoders, x.shape[1])
     keep = pad.clone()
-    keep[:, 0] = True
+    keep[:, CLS_POSITION] = True
     return x, torch.where(keep[..., None], x, base), pad
 
 
@@ -284,7 +297,7 @@ def ablation_chunk(
         rest = [k for k in groups if k != "tokens"]
         deleted = FeatureAblation(_RawForward(model, output, ["tokens", *rest])).attribute(
             inputs["tokens"],
-            baselines=0,
+            baselines=TextEncoder.PAD_ID,  # a deleted token is padding
             additional_forward_args=tuple(inputs[k] for k in rest),
             feature_mask=_slot_groups(inputs["tokens"]),
             perturbations_per_eval=per_eval,
@@ -292,13 +305,15 @@ def ablation_chunk(
     with torch.no_grad():
         base_score = forward(*(base[k] for k in used + fixed))
     columns = torch.cat(parts, dim=1) if parts else torch.zeros(len(deleted), 0, device=dev)
-    return columns, torch.where(inputs["tokens"] > 0, deleted, 0.0), base_score
+    real = inputs["tokens"] != TextEncoder.PAD_ID
+    return columns, torch.where(real, deleted, 0.0), base_score
 
 
 def _slot_groups(tokens: torch.Tensor) -> torch.Tensor:
     """(1, S, L) one group per token slot used in the chunk; unused slots share one."""
     S, L = tokens.shape[1:]
-    used = int((tokens > 0).sum(dim=2).max()) if tokens.numel() else 0  # longest text
+    real = tokens != TextEncoder.PAD_ID
+    used = int(real.sum(dim=2).max()) if tokens.numel() else 0  # longest text
     slots = torch.arange(L, device=tokens.device)
     ids = torch.arange(S, device=tokens.device)[:, None] * used + slots[None, :]
     return torch.where(slots[None, :] < used, ids, S * used)[None]  # (1, S, L)
@@ -308,8 +323,8 @@ def ablation_positions(encoders: Encoders, columns: np.ndarray, deleted: np.ndar
     """(B, T) position values: columns at feature positions, deletions at token slots."""
     n_feat = len(encoders.feature_columns)
     raw = np.zeros((len(columns), encoders.spec().n_positions))
-    raw[:, 1 : 1 + n_feat] = columns[:, :n_feat]
-    start = 1 + n_feat
+    start = FIRST_FEATURE_POSITION + n_feat
+    raw[:, FIRST_FEATURE_POSITION:start] = columns[:, :n_feat]
     for j, enc in enumerate(encoders.text):
         raw[:, start : start + enc.max_len] = deleted[:, j, : enc.max_len]
         start += enc.max_len

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from neuromkt.model.encoders import Encoders
+from neuromkt.model.network import FIRST_FEATURE_POSITION
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,11 @@ def split_positions(values: np.ndarray, encoders: Encoders, frame: pd.DataFrame)
             f"values have shape {values.shape}, but {len(frame)} rows and "
             f"{spec.n_positions} model positions were expected"
         )
-    n_fixed = 1 + spec.n_features
-    features = {name: values[:, 1 + i] for i, name in enumerate(encoders.feature_columns)}
+    n_fixed = FIRST_FEATURE_POSITION + spec.n_features  # [CLS] and the feature tokens
+    features = {
+        name: values[:, FIRST_FEATURE_POSITION + i]
+        for i, name in enumerate(encoders.feature_columns)
+    }
     token_parts = []
     start = n_fixed
     for enc, tokens in zip(encoders.text, encoders.tokens(frame).values(), strict=True):

@@ -1,40 +1,46 @@
-"""Rank statistics between two scorings of the same positions, vectorised over rows.
+"""Rank statistics between two scorings of the same positions, row by row.
 
-Kendall's τ-b and the overlap of the top k between two (N, P) arrays, each over a
-mask of valid positions, and the rank of every position by value. Pure numpy; used by
-:mod:`neuromkt.explain.agreement` to compare [CLS] attention with |attribution|.
+Kendall's τ-b (from :func:`scipy.stats.kendalltau`) and the overlap of the top k
+between two (N, P) arrays, each over a mask of valid positions, and the rank of every
+position by value. Used by :mod:`neuromkt.explain.agreement` to compare [CLS]
+attention with |attribution|.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+from scipy.stats import kendalltau
 
 __all__ = ["kendall_tau", "position_ranks", "top_k_overlap"]
-
-_CHUNK = 1024  # rows per pass of the vectorised τ
 
 
 def kendall_tau(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None) -> np.ndarray:
     """Kendall's τ-b per row between ``a`` and ``b`` over the ``valid`` positions.
 
+    scipy computes one τ per row (``axis=1``); positions outside ``valid`` are hidden
+    from it as NaN and omitted (``nan_policy="omit"``), so every row keeps its own set
+    of positions.
+
     Shape:
-        a, b, valid (N, P) -> (N,); NaN where fewer than 2 positions are valid or
-        one ranking is all ties.
+        a, b, valid (N, P) -> (N,); NaN where fewer than 2 positions are valid, one
+        ranking is all ties, or a valid position holds NaN.
     """
     a, b = np.asarray(a, dtype="float64"), np.asarray(b, dtype="float64")
     valid = np.ones(a.shape, dtype=bool) if valid is None else np.asarray(valid, dtype=bool)
-    out = np.full(len(a), np.nan)
-    upper = np.triu(np.ones((a.shape[1], a.shape[1]), dtype=bool), k=1)
-    for start in range(0, len(a), _CHUNK):
-        rows = slice(start, start + _CHUNK)
-        pair = valid[rows, :, None] & valid[rows, None, :] & upper  # (n, P, P)
-        sa = np.sign(a[rows, :, None] - a[rows, None, :]) * pair
-        sb = np.sign(b[rows, :, None] - b[rows, None, :]) * pair
-        num = (sa * sb).sum(axis=(1, 2))
-        den = np.sqrt(np.abs(sa).sum(axis=(1, 2)) * np.abs(sb).sum(axis=(1, 2)))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            out[rows] = np.where(den > 0, num / den, np.nan)
-    return out
+    if a.shape != b.shape or a.shape != valid.shape or a.ndim != 2:
+        raise ValueError(f"a {a.shape}, b {b.shape} and valid {valid.shape} must be one (N, P)")
+    if a.size == 0:
+        return np.full(len(a), np.nan)
+    unknown = ((np.isnan(a) | np.isnan(b)) & valid).any(axis=1)  # not to be omitted
+    with warnings.catch_warnings():
+        # Rows with fewer than 2 valid positions are NaN by design, not worth a warning.
+        warnings.simplefilter("ignore", RuntimeWarning)
+        tau = kendalltau(
+            np.where(valid, a, np.nan), np.where(valid, b, np.nan), axis=1, nan_policy="omit"
+        ).statistic
+    return np.where(unknown, np.nan, np.asarray(tau, dtype="float64"))
 
 
 def top_k_overlap(

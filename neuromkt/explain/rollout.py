@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import torch
 
+from neuromkt.model.network import CLS_POSITION
+
 __all__ = ["mixed_layer", "rollout_cls"]
 
 
@@ -31,8 +33,8 @@ def rollout_cls(attentions: Sequence[torch.Tensor]) -> torch.Tensor:
     rows = []
     for layer, probs in enumerate(attentions):
         e0 = torch.zeros_like(probs[:, 0, 0, :])  # (B, T)
-        e0[:, 0] = 1.0
-        r = (probs[:, :, 0, :].mean(dim=1) + e0) / 2  # (B, T): [CLS] row of Â_layer
+        e0[:, CLS_POSITION] = 1.0
+        r = (probs[:, :, CLS_POSITION, :].mean(dim=1) + e0) / 2  # (B, T): [CLS] row of Â_layer
         for lower in range(layer - 1, -1, -1):
             below = attentions[lower]  # (B, H, T, T)
             r = (torch.einsum("bt,bhts->bs", r, below) / below.shape[1] + r) / 2  # r · Â_lower

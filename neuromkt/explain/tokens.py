@@ -222,7 +222,7 @@ def row_token_weights(
         attention = np.full(len(tokens), np.nan)
         attention[:n_seen] = values[seen["position"].to_numpy()]
         spans = np.array(token_spans(text, tokens), dtype="int64").reshape(-1, 2)
-        vocab = set(enc.vocab[2:])
+        vocab = set(enc.vocab[enc.FIRST_WORD_ID :])
         parts.append(
             pd.DataFrame(
                 {

@@ -3,9 +3,15 @@
 Everything here is fitted on the training split only and serialises to plain JSON,
 so a saved model scores new data exactly as it scored the data it was trained on.
 
-Token layout of one row (the model's positions, in order)::
+Token layout of one row (the model's positions, in order; see ``CLS_POSITION`` and
+``FIRST_FEATURE_POSITION`` in :mod:`neuromkt.model.network`)::
 
     [CLS] | numeric columns | categorical columns | text column 1 (L1 slots) | text column 2 ...
+
+Ids with a fixed meaning are class attributes: ``CategoricalEncoder.OTHER_ID`` and
+``MISSING_ID`` (the kept levels start at ``FIRST_LEVEL_ID``), ``TextEncoder.PAD_ID``
+and ``UNK_ID`` (the kept words start at ``FIRST_WORD_ID``). Saved bundles depend on
+them, so they never change.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ import re
 import string
 from collections import Counter
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -22,7 +28,7 @@ import torch
 
 from neuromkt.data.schema import Schema, target_labels
 from neuromkt.errors import ModelError
-from neuromkt.model.network import InputSpec
+from neuromkt.model.network import PAD_ID, InputSpec
 
 PAD, UNK = "[PAD]", "[UNK]"
 CLS = "[CLS]"
@@ -132,7 +138,12 @@ class NumericEncoder:
 
 @dataclass
 class CategoricalEncoder:
-    """Levels of one column. Row 0 is "(other)" (rare or unseen), row 1 is "(missing)"."""
+    """Levels of one column: "(other)" (rare or unseen), "(missing)", then the kept levels."""
+
+    OTHER_ID: ClassVar[int] = 0  # row of "(other)": levels too rare in training, or unseen
+    MISSING_ID: ClassVar[int] = 1  # row of "(missing)"
+    RESERVED: ClassVar[tuple[str, ...]] = (OTHER, MISSING)  # their labels, in id order
+    FIRST_LEVEL_ID: ClassVar[int] = len(RESERVED)  # the kept levels follow, most frequent first
 
     name: str
     levels: list[str]
@@ -142,7 +153,7 @@ class CategoricalEncoder:
         counts = _as_label(series).dropna().value_counts()
         counts = counts[counts >= config.min_category_count]
         kept = sorted(counts.index[: config.max_categories], key=lambda v: (-counts[v], v))
-        return cls(name, [OTHER, MISSING, *kept])
+        return cls(name, [*cls.RESERVED, *kept])
 
     @property
     def cardinality(self) -> int:
@@ -150,15 +161,21 @@ class CategoricalEncoder:
 
     def transform(self, series: pd.Series) -> np.ndarray:
         labels = _as_label(series)
-        index = {level: i for i, level in enumerate(self.levels[2:], start=2)}
-        codes = labels.map(index).astype("float64").fillna(0).to_numpy(dtype="int64")
-        codes[labels.isna().to_numpy()] = 1
+        first = self.FIRST_LEVEL_ID
+        index = {level: i for i, level in enumerate(self.levels[first:], start=first)}
+        codes = labels.map(index).astype("float64").fillna(self.OTHER_ID).to_numpy(dtype="int64")
+        codes[labels.isna().to_numpy()] = self.MISSING_ID
         return codes
 
 
 @dataclass
 class TextEncoder:
-    """Vocabulary of one text or event-sequence column. Id 0 is [PAD], id 1 is [UNK]."""
+    """Vocabulary of one text or event-sequence column: [PAD], [UNK], then the kept words."""
+
+    PAD_ID: ClassVar[int] = PAD_ID  # [PAD]: fills the slots after the text; the model masks it
+    UNK_ID: ClassVar[int] = 1  # [UNK]: words too rare in training, or unseen
+    RESERVED: ClassVar[tuple[str, ...]] = (PAD, UNK)  # their labels, in id order
+    FIRST_WORD_ID: ClassVar[int] = len(RESERVED)  # the kept words follow, most frequent first
 
     name: str
     vocab: list[str]
@@ -172,7 +189,7 @@ class TextEncoder:
         kept = sorted(kept, key=lambda t: (-counts[t], t))[: config.max_vocab]
         lengths = np.array([len(t) for t in token_lists] or [1])
         max_len = int(min(config.max_tokens, max(4, np.ceil(np.quantile(lengths, 0.98)))))
-        return cls(name, [PAD, UNK, *kept], max_len)
+        return cls(name, [*cls.RESERVED, *kept], max_len)
 
     @property
     def vocab_size(self) -> int:
@@ -184,9 +201,9 @@ class TextEncoder:
 
     def transform(self, series: pd.Series) -> np.ndarray:
         index = {t: i for i, t in enumerate(self.vocab)}
-        ids = np.zeros((len(series), self.max_len), dtype="int64")
+        ids = np.full((len(series), self.max_len), self.PAD_ID, dtype="int64")
         for row, tokens in enumerate(self.tokens(series)):
-            ids[row, : len(tokens)] = [index.get(t, 1) for t in tokens]
+            ids[row, : len(tokens)] = [index.get(t, self.UNK_ID) for t in tokens]
         return ids
 
 
@@ -280,7 +297,7 @@ class Encoders:
         Shape:
             numeric (N, n_numeric) float32, numeric_missing (N, n_numeric) bool,
             categorical (N, n_categorical) int64, tokens (N, n_text, L) int64 with
-            L = the longest ``max_len`` (shorter columns padded with 0).
+            L = the longest ``max_len`` (shorter columns padded with ``PAD_ID``).
         """
         self.check_columns(frame)
         n = len(frame)
@@ -290,7 +307,7 @@ class Encoders:
         cats = [e.transform(frame[e.name]) for e in self.categorical]
         categorical = np.stack(cats, axis=1) if cats else np.zeros((n, 0), "int64")
         width = max((e.max_len for e in self.text), default=0)
-        tokens = np.zeros((n, len(self.text), width), dtype="int64")
+        tokens = np.full((n, len(self.text), width), TextEncoder.PAD_ID, dtype="int64")
         for j, e in enumerate(self.text):
             tokens[:, j, : e.max_len] = e.transform(frame[e.name])
         return {
@@ -374,7 +391,8 @@ def _numeric_from(d: dict[str, Any]) -> NumericEncoder:
 
 def _categorical_from(d: dict[str, Any]) -> CategoricalEncoder:
     levels = [str(v) for v in d["levels"]]
-    if levels[:2] != [OTHER, MISSING] or len(set(levels)) != len(levels):
+    reserved = CategoricalEncoder.RESERVED
+    if tuple(levels[: len(reserved)]) != reserved or len(set(levels)) != len(levels):
         raise ValueError(f"categorical column {d.get('name')!r} has invalid levels")
     return CategoricalEncoder(str(d["name"]), levels)
 
@@ -382,6 +400,8 @@ def _categorical_from(d: dict[str, Any]) -> CategoricalEncoder:
 def _text_from(d: dict[str, Any]) -> TextEncoder:
     vocab = [str(v) for v in d["vocab"]]
     max_len = int(d["max_len"])
-    if vocab[:2] != [PAD, UNK] or len(set(vocab)) != len(vocab) or not 1 <= max_len <= 4096:
+    reserved = TextEncoder.RESERVED
+    valid = tuple(vocab[: len(reserved)]) == reserved and len(set(vocab)) == len(vocab)
+    if not valid or not 1 <= max_len <= 4096:
         raise ValueError(f"text column {d.get('name')!r} has an invalid vocabulary")
     return TextEncoder(str(d["name"]), vocab, max_len)

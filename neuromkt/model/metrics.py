@@ -1,79 +1,66 @@
-"""Evaluation metrics for binary, multiclass and regression models (numpy only).
+"""Evaluation metrics for binary, multiclass and regression models, on scikit-learn.
 
-Conventions, shared by every function here:
+The numbers come from :mod:`sklearn.metrics` (ranks from :func:`scipy.stats.rankdata`);
+this module adds the conventions the app, the bundles and the report rely on:
 
 * Binary labels are 0/1 (or booleans); scores are probabilities of the positive class
   (curves and lift accept any real-valued score). A row is predicted positive when
   ``score >= threshold``.
-* Ties are handled exactly: AUC is the Mann-Whitney statistic with average ranks, and
-  curves step once per distinct score, never between tied rows.
+* Ties are handled exactly: AUC is the Mann-Whitney statistic with average ranks (the
+  area under a ROC curve that steps once per distinct score), and curves step once
+  per distinct score, never between tied rows.
 * Returned dicts hold plain Python ``float``/``int`` values, so ``json.dumps`` works.
-  A metric that is undefined for the data is ``float("nan")`` rather than an error:
-  AUC and average precision when only one class is present, R² when the target is
-  constant. (``json.dumps`` writes these as ``NaN``; the bundle writer stores them as
-  ``null``.) Precision, recall and F1 with an empty denominator are ``0.0``, as in
-  scikit-learn.
-* Shape and label mistakes are programming errors and raise ``ValueError``.
+  A metric that is undefined for the data is ``float("nan")`` rather than an error or
+  a warning: AUC and average precision when only one class is present, R² when the
+  target is constant. (``json.dumps`` writes these as ``NaN``; the bundle writer
+  stores them as ``null``.) Precision, recall and F1 with an empty denominator are
+  ``0.0``. Log loss clips probabilities to [1e-15, 1 - 1e-15].
+* Shape and label mistakes are programming errors and raise ``ValueError`` with a
+  message naming the problem (checked here, before scikit-learn sees the data).
 
-The input checks and counting primitives (average ranks, counts per distinct score)
-are at the end of the module.
+The input checks are at the end of the module.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.stats import rankdata
+from sklearn import metrics as skm
+from sklearn.exceptions import UndefinedMetricWarning
 
 __all__ = [
-    "as_labels",
-    "as_scores",
-    "average_ranks",
     "best_threshold",
-    "binary_inputs",
     "binary_metrics",
     "calibration_table",
-    "class_indices",
-    "confusion_counts",
     "confusion_matrix",
-    "counts_by_threshold",
     "lift_table",
     "multiclass_metrics",
     "pr_curve",
     "primary_metric",
-    "regression_inputs",
     "regression_metrics",
     "residuals_frame",
     "roc_curve",
-    "safe_div",
     "task_metrics",
 ]
 
 
 _EPS = 1e-15  # probabilities are clipped to [_EPS, 1 - _EPS] inside log loss
 _NAN = float("nan")
+_BINARY = [0, 1]  # the labels of a binary task, passed so one-class data is not an error
 
 
 # ----------------------------------------------------------------------------- binary
 def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
+    """ROC AUC, NaN unless both classes are present."""
     n_pos = int(y.sum())
-    n_neg = y.size - n_pos
-    if n_pos == 0 or n_neg == 0:
+    if n_pos == 0 or n_pos == y.size:
         return _NAN
-    rank_sum = average_ranks(s)[y == 1].sum()
-    return float((rank_sum - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
-
-
-def _average_precision(y: np.ndarray, s: np.ndarray) -> float:
-    n_pos = y.sum()
-    if n_pos == 0:
-        return _NAN
-    tps, fps, _ = counts_by_threshold(y, s)
-    precision = tps / (tps + fps)
-    recall_gain = np.diff(np.r_[0.0, tps / n_pos])
-    return float(np.sum(recall_gain * precision))
+    return float(skm.roc_auc_score(y, s))
 
 
 def binary_metrics(y_true: Any, p: Any, *, threshold: float = 0.5) -> dict[str, float | int]:
@@ -89,24 +76,21 @@ def binary_metrics(y_true: Any, p: Any, *, threshold: float = 0.5) -> dict[str, 
         ``recall``, ``f1``, ``log_loss`` (probabilities clipped to [1e-15, 1 - 1e-15]),
         ``brier``, ``positive_rate`` (share of actual positives) and ``n``.
     """
-    y, prob = binary_inputs(y_true, p, probabilities=True)
-    pred = prob >= threshold
-    tp = float(np.sum(pred & (y == 1)))
-    fp = float(np.sum(pred & (y == 0)))
-    fn = float(np.sum(~pred & (y == 1)))
-    precision = float(safe_div(tp, tp + fp))
-    recall = float(safe_div(tp, tp + fn))
+    y, prob = _binary_inputs(y_true, p, probabilities=True)
+    pred = (prob >= threshold).astype(np.int64)
+    precision, recall, f1, _ = skm.precision_recall_fscore_support(
+        y, pred, labels=_BINARY, pos_label=1, average="binary", zero_division=0.0
+    )
     clipped = np.clip(prob, _EPS, 1 - _EPS)
-    log_loss = -np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped))
     return {
         "roc_auc": _roc_auc(y, prob),
-        "pr_auc": _average_precision(y, prob),
-        "accuracy": float(np.mean(pred == (y == 1))),
-        "precision": precision,
-        "recall": recall,
-        "f1": float(safe_div(2 * tp, 2 * tp + fp + fn)),
-        "log_loss": float(log_loss),
-        "brier": float(np.mean((prob - y) ** 2)),
+        "pr_auc": float(skm.average_precision_score(y, prob)) if y.any() else _NAN,
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        "precision": float(precision),
+        "recall": float(recall),
+        "f1": float(f1),
+        "log_loss": float(skm.log_loss(y, clipped, labels=_BINARY)),
+        "brier": float(skm.brier_score_loss(y, prob, labels=_BINARY)),
         "positive_rate": float(y.mean()),
         "n": int(y.size),
     }
@@ -120,17 +104,11 @@ def roc_curve(y: Any, p: Any) -> pd.DataFrame:
         positive; the first row has threshold ``inf``), thresholds decreasing. Rates are
         NaN when a class is absent.
     """
-    y_arr, s = binary_inputs(y, p, probabilities=False)
-    tps, fps, thresholds = counts_by_threshold(y_arr, s)
-    n_pos, n_neg = tps[-1], fps[-1]
-    tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
-    return pd.DataFrame(
-        {
-            "fpr": fps / n_neg if n_neg else np.full(fps.size, _NAN),
-            "tpr": tps / n_pos if n_pos else np.full(tps.size, _NAN),
-            "threshold": np.r_[np.inf, thresholds],
-        }
-    )
+    y_arr, s = _binary_inputs(y, p, probabilities=False)
+    with warnings.catch_warnings():  # a missing class gives NaN rates, as documented
+        warnings.simplefilter("ignore", UndefinedMetricWarning)
+        fpr, tpr, thresholds = skm.roc_curve(y_arr, s, drop_intermediate=False)
+    return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds})
 
 
 def pr_curve(y: Any, p: Any) -> pd.DataFrame:
@@ -141,16 +119,17 @@ def pr_curve(y: Any, p: Any) -> pd.DataFrame:
         increasing). The first row is the conventional (recall 0, precision 1) point
         with threshold ``inf``. Recall is NaN when there are no positives.
     """
-    y_arr, s = binary_inputs(y, p, probabilities=False)
-    tps, fps, thresholds = counts_by_threshold(y_arr, s)
-    n_pos = tps[-1]
-    recall = tps / n_pos if n_pos else np.full(tps.size, _NAN)
+    y_arr, s = _binary_inputs(y, p, probabilities=False)
+    with warnings.catch_warnings():  # no positives: recall is set to NaN below
+        warnings.filterwarnings("ignore", "No positive class found", UserWarning)
+        precision, recall, thresholds = skm.precision_recall_curve(y_arr, s)
+    # scikit-learn lists thresholds increasing and ends with the (recall 0, precision 1)
+    # point; this table starts with it.
+    precision, recall = precision[::-1], recall[::-1]
+    if not y_arr.any():
+        recall[1:] = _NAN
     return pd.DataFrame(
-        {
-            "recall": np.r_[0.0, recall],
-            "precision": np.r_[1.0, tps / (tps + fps)],
-            "threshold": np.r_[np.inf, thresholds],
-        }
+        {"recall": recall, "precision": precision, "threshold": np.r_[np.inf, thresholds[::-1]]}
     )
 
 
@@ -158,6 +137,10 @@ def calibration_table(
     y: Any, p: Any, n_bins: int = 10, *, strategy: str = "uniform"
 ) -> pd.DataFrame:
     """Predicted probability against observed frequency, by probability bin.
+
+    The bins are those of :func:`sklearn.calibration.calibration_curve` (and the
+    tests hold the two together); that function returns the two means but not the
+    bins' edges and counts, which the table shows, so the binning is done here.
 
     Args:
         y: 0/1 labels, shape (N,).
@@ -171,7 +154,7 @@ def calibration_table(
         One row per non-empty bin: ``bin`` (0-based), ``bin_lower``, ``bin_upper``,
         ``mean_pred``, ``frac_pos``, ``count``. Empty bins are left out.
     """
-    y_arr, prob = binary_inputs(y, p, probabilities=True)
+    y_arr, prob = _binary_inputs(y, p, probabilities=True)
     if n_bins < 1:
         raise ValueError(f"{n_bins=} must be at least 1.")
     if strategy == "uniform":
@@ -211,11 +194,11 @@ def lift_table(y: Any, score: Any, n_bins: int = 10) -> pd.DataFrame:
         all positives), ``cum_population`` (cumulative share of rows), ``min_score``,
         ``max_score``.
     """
-    y_arr, s = binary_inputs(y, score, probabilities=False)
+    y_arr, s = _binary_inputs(y, score, probabilities=False)
     if n_bins < 1:
         raise ValueError(f"{n_bins=} must be at least 1.")
     n = y_arr.size
-    position = n - average_ranks(s)  # 0 = best score; ties share their mean position
+    position = n - rankdata(s, method="average")  # 0 = best; ties share their mean position
     decile = np.minimum((position * n_bins / n).astype(np.int64), n_bins - 1) + 1
     frame = pd.DataFrame({"decile": decile, "y": y_arr, "s": s})
     table = frame.groupby("decile", sort=True).agg(
@@ -251,15 +234,15 @@ def best_threshold(y: Any, p: Any, metric: str = "f1") -> tuple[float, float]:
     """
     if metric not in _THRESHOLD_METRICS:
         raise ValueError(f"{metric=} must be one of {', '.join(_THRESHOLD_METRICS)}.")
-    y_arr, s = binary_inputs(y, p, probabilities=False)
-    tps, fps, thresholds = counts_by_threshold(y_arr, s)
+    y_arr, s = _binary_inputs(y, p, probabilities=False)
+    tns, fps, fns, tps, thresholds = skm.confusion_matrix_at_thresholds(y_arr, s)
+    # The all-negative candidate, just above the largest score, comes first.
+    tns, fns = np.r_[tns[-1] + fps[-1], tns], np.r_[fns[-1] + tps[-1], fns]
     tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
     thresholds = np.r_[np.nextafter(thresholds[0], np.inf), thresholds]
-    n_pos, n_neg = tps[-1], fps[-1]
-    fns, tns = n_pos - tps, n_neg - fps
-    tpr, tnr = safe_div(tps, n_pos), safe_div(tns, n_neg)
+    tpr, tnr = _ratio(tps, tps + fns), _ratio(tns, tns + fps)
     values = {
-        "f1": lambda: safe_div(2 * tps, 2 * tps + fps + fns),
+        "f1": lambda: _ratio(2 * tps, 2 * tps + fps + fns),
         "accuracy": lambda: (tps + tns) / y_arr.size,
         "youden": lambda: tpr + tnr - 1.0,
         "balanced_accuracy": lambda: (tpr + tnr) / 2.0,
@@ -271,14 +254,12 @@ def best_threshold(y: Any, p: Any, metric: str = "f1") -> tuple[float, float]:
 # ------------------------------------------------------------------------- regression
 def regression_metrics(y: Any, yhat: Any) -> dict[str, float | int]:
     """``rmse``, ``mae``, ``r2`` (NaN when the target is constant) and ``n``."""
-    y_arr, pred = regression_inputs(y, yhat)
-    resid = y_arr - pred
-    ss_tot = float(np.sum((y_arr - y_arr.mean()) ** 2))
-    r2 = 1.0 - float(np.sum(resid**2)) / ss_tot if ss_tot > 0 else _NAN
+    y_arr, pred = _regression_inputs(y, yhat)
+    constant = bool(np.all(y_arr == y_arr[0]))
     return {
-        "rmse": float(np.sqrt(np.mean(resid**2))),
-        "mae": float(np.mean(np.abs(resid))),
-        "r2": r2,
+        "rmse": float(skm.root_mean_squared_error(y_arr, pred)),
+        "mae": float(skm.mean_absolute_error(y_arr, pred)),
+        "r2": _NAN if constant else float(skm.r2_score(y_arr, pred)),
         "n": int(y_arr.size),
     }
 
@@ -286,7 +267,7 @@ def regression_metrics(y: Any, yhat: Any) -> dict[str, float | int]:
 def residuals_frame(y: Any, yhat: Any) -> pd.DataFrame:
     """One row per example: ``actual``, ``predicted``, ``residual`` (actual - predicted)
     and ``abs_residual``."""
-    y_arr, pred = regression_inputs(y, yhat)
+    y_arr, pred = _regression_inputs(y, yhat)
     resid = y_arr - pred
     return pd.DataFrame(
         {"actual": y_arr, "predicted": pred, "residual": resid, "abs_residual": np.abs(resid)}
@@ -310,7 +291,7 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Sequence[Any]) -> dict[s
     """
     n_classes = len(classes)
     prob = np.asarray(proba, dtype=np.float64)
-    y = class_indices(y_idx, n_classes, "Class labels")
+    y = _class_indices(y_idx, n_classes, "Class labels")
     if prob.shape != (y.size, n_classes):
         raise ValueError(f"Probabilities have shape {prob.shape}; expected {(y.size, n_classes)}.")
     if not np.isfinite(prob).all() or (prob < 0).any():
@@ -320,18 +301,14 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Sequence[Any]) -> dict[s
         raise ValueError("Every row of probabilities needs a positive sum.")
     prob = prob / row_sums
     pred = prob.argmax(axis=1)
-    counts = confusion_counts(y, pred, n_classes)
-    tp = np.diag(counts).astype(np.float64)
-    support, predicted = counts.sum(axis=1), counts.sum(axis=0)
-    f1 = safe_div(2 * tp, support + predicted)
-    present = (support + predicted) > 0
     aucs = [_roc_auc((y == k).astype(np.int64), prob[:, k]) for k in range(n_classes)]
     aucs = [a for a in aucs if not np.isnan(a)]
-    picked = np.clip(prob[np.arange(y.size), y], _EPS, 1 - _EPS)
+    clipped = np.clip(prob, _EPS, 1 - _EPS)
     return {
-        "accuracy": float(tp.sum() / y.size),
-        "macro_f1": float(f1[present].mean()),
-        "log_loss": float(-np.mean(np.log(picked))),
+        "accuracy": float(skm.accuracy_score(y, pred)),
+        # Without ``labels``, scikit-learn averages over the classes in y or pred.
+        "macro_f1": float(skm.f1_score(y, pred, average="macro", zero_division=0.0)),
+        "log_loss": float(skm.log_loss(y, clipped, labels=np.arange(n_classes))),
         "macro_auc": float(np.mean(aucs)) if aucs else _NAN,
         "n": int(y.size),
         "n_classes": int(n_classes),
@@ -342,13 +319,13 @@ def confusion_matrix(y_idx: Any, pred_idx: Any, classes: Sequence[Any]) -> pd.Da
     """Counts of actual (rows, index ``actual``) by predicted (columns, ``predicted``)
     class, labelled with ``classes`` as text."""
     n_classes = len(classes)
-    y = class_indices(y_idx, n_classes, "Class labels")
-    pred = class_indices(pred_idx, n_classes, "Predicted classes")
+    y = _class_indices(y_idx, n_classes, "Class labels")
+    pred = _class_indices(pred_idx, n_classes, "Predicted classes")
     if pred.shape != y.shape:
         raise ValueError(f"Labels {y.shape} and predictions {pred.shape} must match.")
     labels = [str(c) for c in classes]
     return pd.DataFrame(
-        confusion_counts(y, pred, n_classes),
+        skm.confusion_matrix(y, pred, labels=np.arange(n_classes)),
         index=pd.Index(labels, name="actual"),
         columns=pd.Index(labels, name="predicted"),
     )
@@ -391,8 +368,8 @@ def task_metrics(
     raise ValueError(f"Unknown task {task!r}; expected binary, multiclass or regression.")
 
 
-# ----------------------------------------------------------------------------- binary
-def as_labels(y: Any) -> np.ndarray:
+# ------------------------------------------------------------------------ input checks
+def _labels(y: Any) -> np.ndarray:
     """Binary labels as a 1-D int64 array of 0/1 (booleans accepted)."""
     arr = np.asarray(y)
     if arr.ndim != 1 or arr.size == 0:
@@ -407,7 +384,7 @@ def as_labels(y: Any) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def as_scores(p: Any, n: int, *, probabilities: bool) -> np.ndarray:
+def _scores(p: Any, n: int, *, probabilities: bool) -> np.ndarray:
     """``n`` finite scores as float64; with ``probabilities`` each within [0, 1]."""
     arr = np.asarray(p, dtype=np.float64)
     if arr.shape != (n,):
@@ -419,45 +396,13 @@ def as_scores(p: Any, n: int, *, probabilities: bool) -> np.ndarray:
     return arr
 
 
-def binary_inputs(y: Any, p: Any, *, probabilities: bool) -> tuple[np.ndarray, np.ndarray]:
+def _binary_inputs(y: Any, p: Any, *, probabilities: bool) -> tuple[np.ndarray, np.ndarray]:
     """Checked ``(labels, scores)`` of a binary classifier."""
-    labels = as_labels(y)
-    return labels, as_scores(p, labels.size, probabilities=probabilities)
+    labels = _labels(y)
+    return labels, _scores(p, labels.size, probabilities=probabilities)
 
 
-def average_ranks(x: np.ndarray) -> np.ndarray:
-    """1-based ranks of ``x``; tied values share the average of their ranks."""
-    order = np.argsort(x, kind="mergesort")
-    xs = x[order]
-    new_group = np.r_[True, xs[1:] != xs[:-1]]
-    starts = np.flatnonzero(new_group)
-    ends = np.r_[starts[1:], xs.size]  # exclusive
-    group_rank = (starts + ends + 1) / 2.0  # mean of ranks starts+1 .. ends
-    ranks = np.empty(x.size, dtype=np.float64)
-    ranks[order] = group_rank[np.cumsum(new_group) - 1]
-    return ranks
-
-
-def counts_by_threshold(y: np.ndarray, s: np.ndarray) -> tuple[np.ndarray, ...]:
-    """Cumulative true/false positives at each distinct score, highest score first."""
-    order = np.argsort(-s, kind="mergesort")
-    ys, ss = y[order], s[order]
-    last_of_group = np.r_[np.flatnonzero(ss[1:] != ss[:-1]), ss.size - 1]
-    tps = np.cumsum(ys)[last_of_group].astype(np.float64)
-    fps = (last_of_group + 1) - tps
-    return tps, fps, ss[last_of_group]
-
-
-def safe_div(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
-    """``num / den`` elementwise, 0 where ``den`` is 0."""
-    num, den = np.asarray(num, dtype=np.float64), np.asarray(den, dtype=np.float64)
-    out = np.zeros(np.broadcast(num, den).shape)
-    np.divide(num, den, out=out, where=den != 0)
-    return out
-
-
-# ------------------------------------------------------------------------- regression
-def regression_inputs(y: Any, yhat: Any) -> tuple[np.ndarray, np.ndarray]:
+def _regression_inputs(y: Any, yhat: Any) -> tuple[np.ndarray, np.ndarray]:
     """Checked ``(targets, predictions)``: finite float64 arrays of the same shape (N,)."""
     y_arr = np.asarray(y, dtype=np.float64)
     pred = np.asarray(yhat, dtype=np.float64)
@@ -468,8 +413,7 @@ def regression_inputs(y: Any, yhat: Any) -> tuple[np.ndarray, np.ndarray]:
     return y_arr, pred
 
 
-# ------------------------------------------------------------------------- multiclass
-def class_indices(y_idx: Any, n_classes: int, what: str) -> np.ndarray:
+def _class_indices(y_idx: Any, n_classes: int, what: str) -> np.ndarray:
     """Class indices as int64, each in 0..n_classes - 1; ``what`` names them in errors."""
     arr = np.asarray(y_idx)
     if arr.ndim != 1 or arr.size == 0 or not np.issubdtype(arr.dtype, np.integer):
@@ -479,7 +423,8 @@ def class_indices(y_idx: Any, n_classes: int, what: str) -> np.ndarray:
     return arr.astype(np.int64)
 
 
-def confusion_counts(y: np.ndarray, pred: np.ndarray, n_classes: int) -> np.ndarray:
-    """(C, C) counts of actual (rows) by predicted (columns) class index."""
-    flat = np.bincount(y * n_classes + pred, minlength=n_classes * n_classes)
-    return flat.reshape(n_classes, n_classes)  # rows actual, columns predicted
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den`` elementwise, 0 where ``den`` is 0 (an empty denominator)."""
+    out = np.zeros(np.broadcast(num, den).shape)
+    np.divide(num, den, out=out, where=den != 0)
+    return out

@@ -16,6 +16,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# The layout of every row's positions: [CLS], the feature tokens (numeric, then
+# categorical), then each text column's token slots.
+CLS_POSITION = 0  # where [CLS] sits; the head reads it
+FIRST_FEATURE_POSITION = CLS_POSITION + 1  # the first numeric (or categorical) token
+PAD_ID = 0  # token id of padding in every text column: masked out of attention
+
 PRESETS: dict[str, dict[str, Any]] = {
     "small": {"d_model": 32, "n_layers": 1, "n_heads": 2},
     "default": {"d_model": 64, "n_layers": 1, "n_heads": 4},
@@ -97,7 +103,7 @@ class InputSpec:
     @property
     def n_positions(self) -> int:
         """T: [CLS] + feature tokens + all token slots."""
-        return 1 + self.n_features + sum(self.max_lens)
+        return FIRST_FEATURE_POSITION + self.n_features + sum(self.max_lens)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
@@ -180,7 +186,7 @@ class TokenEmbedding(nn.Module):
     ) -> torch.Tensor:
         """Shape: numeric (B, Nn), categorical (B, Nc), tokens (B, S, L) -> (B, T, D)."""
         B = numeric.shape[0]
-        parts = [self.cls.expand(B, -1, -1)]
+        parts = [self.cls.expand(B, -1, -1)]  # at CLS_POSITION
         if numeric.shape[1]:
             parts.append(self.numeric(numeric, numeric_missing))  # (B, Nn, D)
         if categorical.shape[1]:
@@ -234,7 +240,7 @@ class SelfAttention(nn.Module):
         H = self.n_heads
         q, k, v = self.qkv(x).split(D, dim=2)
         if first_query_only:
-            q = q[:, :1]
+            q = q[:, CLS_POSITION : CLS_POSITION + 1]
         Q = q.shape[1]
         q = q.reshape(B, Q, H, D // H).transpose(1, 2)  # (B, H, Q, Dh)
         k = k.reshape(B, T, H, D // H).transpose(1, 2)  # (B, H, T, Dh)
@@ -277,7 +283,7 @@ class Block(nn.Module):
         """
         attended, probs = self.attention(self.norm1(x), pad_mask, **attention)
         if attention.get("first_query_only"):
-            x = x[:, :1]
+            x = x[:, CLS_POSITION : CLS_POSITION + 1]
         x = x + self.dropout(attended)
         x = x + self.dropout(self.ffn(self.norm2(x)))
         return x, probs
@@ -304,8 +310,9 @@ class AttentionModel(nn.Module):
     def pad_mask(self, tokens: torch.Tensor) -> torch.Tensor:
         """True where a position is padding. Shape: tokens (B, S, L) -> (B, T)."""
         B = tokens.shape[0]
-        fixed = torch.zeros(B, 1 + self.n_features, dtype=torch.bool, device=tokens.device)
-        slots = [tokens[:, j, :length] == 0 for j, length in enumerate(self.spec.max_lens)]
+        n_fixed = FIRST_FEATURE_POSITION + self.n_features  # [CLS] and the features
+        fixed = torch.zeros(B, n_fixed, dtype=torch.bool, device=tokens.device)
+        slots = [tokens[:, j, :length] == PAD_ID for j, length in enumerate(self.spec.max_lens)]
         return torch.cat([fixed, *slots], dim=1)
 
     def forward_embedded(
@@ -333,7 +340,8 @@ class AttentionModel(nn.Module):
                 first_query_only=i == last and not (return_attention and full_last_layer),
             )
             attentions.append(probs)
-        logits = self.head(self.act(self.norm(x[:, 0])))  # (B, n_outputs)
+        # [CLS]: (B, D), also when the last block kept its position only (Q = 1).
+        logits = self.head(self.act(self.norm(x[:, CLS_POSITION])))  # (B, n_outputs)
         return (logits, attentions) if return_attention else logits
 
     def forward(

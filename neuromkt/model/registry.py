@@ -163,7 +163,18 @@ class RegistryStore:
                 f"The model registry '{self.db_path}' was made by a newer neuromkt; "
                 "upgrade neuromkt to use it."
             )
-        con.execute("PRAGMA journal_mode = WAL")
+        # The first use; other connections may be here at the same moment. Switching
+        # to WAL does not wait for them (SQLite answers "locked" at once), so it is
+        # retried up to the timeout; the table is then created under the write lock.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                con.execute("PRAGMA journal_mode = WAL")
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc).lower() or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.01)
         con.execute("BEGIN IMMEDIATE")
         con.execute(_CREATE)
         con.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")

@@ -22,14 +22,15 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
+from neuromkt.data.labels import target_labels
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.schema import Schema, validate_for_training
 from neuromkt.errors import DataError
 from neuromkt.model.bundle import ModelBundle
-from neuromkt.model.encoders import Encoders
+from neuromkt.model.encoders import CategoricalEncoder, Encoders, TextEncoder
 from neuromkt.model.inference import outputs_to_predictions, pick_device, predict_encoded
 from neuromkt.model.metrics import primary_metric, task_metrics
-from neuromkt.model.network import AttentionModel, ModelConfig
+from neuromkt.model.network import AttentionModel, ModelConfig, NumericEmbedding, TokenEmbedding
 from neuromkt.model.train_config import TrainConfig
 
 __all__ = [
@@ -140,11 +141,77 @@ def _metric_value(metrics: dict[str, Any], name: str, higher: bool) -> float:
     return value if higher else -value
 
 
-def _prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig):
-    """Validate, split, fit encoders on the training rows and encode every split."""
-    validate_for_training(frame, schema)
-    from neuromkt.data.schema import target_labels
+def fit(
+    frame: pd.DataFrame,
+    schema: Schema,
+    model_config: ModelConfig | None = None,
+    train_config: TrainConfig | None = None,
+    *,
+    name: str = "model",
+    on_progress: Callable[[Progress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train an :class:`AttentionModel` on ``frame`` and return it as a bundle.
 
+    The steps: split the labelled rows, fit the encoders on the training rows and
+    encode every split, build the model, optimise it with early stopping on the
+    validation rows (keeping the best epoch's weights), measure it on the test rows,
+    and wrap it with its encoders in a bundle.
+
+    Args:
+        frame: one row per session/customer/impression, with the target column.
+        schema: column roles; ``schema.target`` and ``schema.task`` must be set.
+        model_config: architecture (default: :class:`ModelConfig`).
+        train_config: optimisation, split and seed (default: :class:`TrainConfig`).
+        name: display name stored in the bundle.
+        on_progress: called every few steps and after every epoch.
+        should_stop: polled every step; returning True ends training cleanly and
+            keeps the best model so far (the UI's Stop button).
+
+    Raises:
+        DataError: when the frame cannot be trained on (no target, one class, ...).
+    """
+    model_config, config = model_config or ModelConfig(), train_config or TrainConfig()
+    started = time.perf_counter()
+    torch.manual_seed(config.seed)  # the model's initialisation and dropout
+    validate_for_training(frame, schema)
+    split = _split(frame, schema, config)
+    encoders, rows = _encode(frame, schema, split, config)
+    model = _build_model(model_config, encoders, rows["train"].target, config.device)
+    run = _optimise(
+        model,
+        rows,
+        encoders,
+        config,
+        started=started,
+        on_progress=on_progress or (lambda p: None),
+        should_stop=should_stop or (lambda: False),
+    )
+    metrics = _final_metrics(model, rows, encoders, run)
+    bundle = ModelBundle(
+        model=model.cpu(),
+        encoders=encoders,
+        schema=schema,
+        train_config=config,
+        metrics=metrics,
+        data_fingerprint=frame_fingerprint(frame),
+        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        name=name,
+        history=run.history,
+    )
+    return TrainResult(
+        bundle,
+        run.history,
+        run.best_epoch,
+        run.stopped_early,
+        run.cancelled,
+        time.perf_counter() - started,
+        split,
+    )
+
+
+def _split(frame: pd.DataFrame, schema: Schema, config: TrainConfig) -> dict[str, np.ndarray]:
+    """Positional train/validation/test rows among those with a target value."""
     if schema.task == "regression":
         y_all = pd.to_numeric(frame[schema.target], errors="coerce").to_numpy(dtype="float64")
         labelled = np.flatnonzero(np.isfinite(y_all))
@@ -161,53 +228,60 @@ def _prepare(frame: pd.DataFrame, schema: Schema, config: TrainConfig):
         test_fraction=config.test_fraction,
         seed=config.seed,
     )
-    split = {k: labelled[v] for k, v in split.items()}
-    train_frame = frame.iloc[split["train"]]
-    encoders = Encoders.fit(train_frame, schema, config=config.encoder)
+    return {k: labelled[v] for k, v in split.items()}
+
+
+def _encode(
+    frame: pd.DataFrame, schema: Schema, split: dict[str, np.ndarray], config: TrainConfig
+) -> tuple[Encoders, dict[str, EncodedRows]]:
+    """Encoders fitted on the training rows, and every split encoded with them."""
+    encoders = Encoders.fit(frame.iloc[split["train"]], schema, config=config.encoder)
     rows = {}
     for name, index in split.items():
         part = frame.iloc[index]
         y, _ = encoders.transform_target(part)
         rows[name] = EncodedRows(encoders.transform(part), y)
-    return encoders, rows, split
+    return encoders, rows
 
 
-def fit(
-    frame: pd.DataFrame,
-    schema: Schema,
-    model_config: ModelConfig | None = None,
-    train_config: TrainConfig | None = None,
-    *,
-    name: str = "model",
-    on_progress: Callable[[Progress], None] | None = None,
-    should_stop: Callable[[], bool] | None = None,
-) -> TrainResult:
-    """Train an :class:`AttentionModel` on ``frame`` and return it as a bundle.
-
-    Args:
-        frame: one row per session/customer/impression, with the target column.
-        schema: column roles; ``schema.target`` and ``schema.task`` must be set.
-        model_config: architecture (default: :class:`ModelConfig`).
-        train_config: optimisation, split and seed (default: :class:`TrainConfig`).
-        name: display name stored in the bundle.
-        on_progress: called every few steps and after every epoch.
-        should_stop: polled every step; returning True ends training cleanly and
-            keeps the best model so far (the UI's Stop button).
-
-    Raises:
-        DataError: when the frame cannot be trained on (no target, one class, ...).
-    """
-    model_config, config = model_config or ModelConfig(), train_config or TrainConfig()
-    on_progress = on_progress or (lambda p: None)
-    should_stop = should_stop or (lambda: False)
-    started = time.perf_counter()
-    torch.manual_seed(config.seed)
-    encoders, rows, split = _prepare(frame, schema, config)
-    device = pick_device(config.device)
+def _build_model(
+    model_config: ModelConfig, encoders: Encoders, y_train: torch.Tensor, device: str
+) -> AttentionModel:
+    """A fresh model for the encoders' inputs, its output starting at the base rate."""
     model = AttentionModel(config=model_config, spec=encoders.spec())
-    model.init_output_bias(_initial_bias(rows["train"].target, encoders))
-    model.to(device)
-    generator = torch.Generator().manual_seed(config.seed)
+    model.init_output_bias(_initial_bias(y_train, encoders))
+    return model.to(pick_device(device))
+
+
+@dataclass
+class _Run:
+    """What :func:`_optimise` reports back to :func:`fit`."""
+
+    metric: str  # the primary metric that chose the best epoch
+    history: list[dict[str, Any]]
+    best_epoch: int
+    stopped_early: bool
+    cancelled: bool
+
+
+def _optimise(
+    model: AttentionModel,
+    rows: dict[str, EncodedRows],
+    encoders: Encoders,
+    config: TrainConfig,
+    *,
+    started: float,
+    on_progress: Callable[[Progress], None],
+    should_stop: Callable[[], bool],
+) -> _Run:
+    """AdamW over the training rows with early stopping on the validation rows.
+
+    Ends after the planned epochs, ``config.patience`` epochs without a better
+    validation score, ``should_stop()`` or the time budget, and leaves ``model`` in
+    eval mode with the best epoch's weights.
+    """
+    device = next(model.parameters()).device
+    generator = torch.Generator().manual_seed(config.seed)  # the batch order
     sampler = BatchSampler(
         RandomSampler(rows["train"], generator=generator), config.batch_size, drop_last=False
     )
@@ -281,30 +355,18 @@ def fit(
             break
     model.load_state_dict(best["weights"])
     model.eval()
-    metrics = {"primary": metric, "best_epoch": best["epoch"]}
+    return _Run(metric, history, best["epoch"], stopped_early, state["cancelled"])
+
+
+def _final_metrics(
+    model: AttentionModel, rows: dict[str, EncodedRows], encoders: Encoders, run: _Run
+) -> dict[str, Any]:
+    """The kept model on the validation rows (which chose it) and the untouched test rows."""
+    metrics: dict[str, Any] = {"primary": run.metric, "best_epoch": run.best_epoch}
     metrics["validation"] = evaluate(model, rows["validation"], encoders)
     if len(rows["test"]):
         metrics["test"] = evaluate(model, rows["test"], encoders)
-    bundle = ModelBundle(
-        model=model.cpu(),
-        encoders=encoders,
-        schema=schema,
-        train_config=config,
-        metrics=metrics,
-        data_fingerprint=frame_fingerprint(frame),
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        name=name,
-        history=history,
-    )
-    return TrainResult(
-        bundle,
-        history,
-        best["epoch"],
-        stopped_early,
-        state["cancelled"],
-        time.perf_counter() - started,
-        split,
-    )
+    return metrics
 
 
 def lr_at(step: int, *, total: int, warmup: int, peak: float) -> float:
@@ -315,16 +377,22 @@ def lr_at(step: int, *, total: int, warmup: int, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+# Modules none of whose own parameters are decayed: norms and every kind of embedding
+# (lookup tables, the numeric and [CLS] token embeddings), as in rtdl.
+NO_DECAY_MODULES = (nn.LayerNorm, nn.Embedding, NumericEmbedding, TokenEmbedding)
+
+
 def make_parameter_groups(model: nn.Module, weight_decay: float) -> list[dict[str, Any]]:
-    """AdamW groups: decay on weight matrices only, never on norms, biases, embeddings."""
+    """AdamW groups: decay on weight matrices only, never on norms, biases, embeddings.
+
+    Each parameter is judged by the type of the module that owns it
+    (``NO_DECAY_MODULES``) or by being a bias, never by where the module sits in the
+    model, so a wrapped or renamed model gets the same groups.
+    """
     decay, no_decay = [], []
-    for module_name, module in model.named_modules():
+    for module in model.modules():
         for name, param in module.named_parameters(recurse=False):
-            skip = (
-                isinstance(module, nn.LayerNorm | nn.Embedding)
-                or name.endswith("bias")
-                or module_name.startswith("embed")
-            )
+            skip = isinstance(module, NO_DECAY_MODULES) or name == "bias"
             (no_decay if skip else decay).append(param)
     return [
         {"params": decay, "weight_decay": weight_decay},
@@ -395,11 +463,14 @@ def drop_levels(
     are left as they are.
     """
     out = dict(inputs)
-    # Levels 0/1 are "(other)"/"(missing)"; token ids 0/1 are [PAD]/[UNK].
-    for name, shown_as in (("categorical", 0), ("tokens", 1)):
+    cat, text = CategoricalEncoder, TextEncoder
+    for name, first_known, shown_as in (
+        ("categorical", cat.FIRST_LEVEL_ID, cat.OTHER_ID),
+        ("tokens", text.FIRST_WORD_ID, text.UNK_ID),
+    ):
         ids = inputs[name]
         if not ids.numel():
             continue
-        hit = (torch.rand(ids.shape, generator=generator) < p) & (ids >= 2)
+        hit = (torch.rand(ids.shape, generator=generator) < p) & (ids >= first_known)
         out[name] = ids.masked_fill(hit, shown_as)
     return out
