@@ -19,15 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from neuromkt.act.drivers import (
-    Progress,
-    driver_table,
-    driver_texts,
-    row_attributions,
-)
+from neuromkt.act.drivers import driver_table, driver_texts, row_attributions
 from neuromkt.errors import DataError
 from neuromkt.explain.attention import cell_text
 from neuromkt.model.inference import predict
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -250,7 +246,7 @@ def score_frame(
     reasons: bool = True,
     top_k: int = 3,
     method: str = "auto",
-    progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> pd.DataFrame:
     """Score every row of ``frame`` and, optionally, name its top drivers.
 
@@ -260,7 +256,9 @@ def score_frame(
         reasons: Add ``top_drivers``: the ``top_k`` inputs that moved the score most.
         top_k: Drivers per row.
         method: Attribution method for the drivers ("auto": :func:`pick_method`).
-        progress: Called with (fraction done, message).
+        on_progress: Called now and then with a :class:`neuromkt.progress.Progress`
+            counting rows over both passes (scoring, then explaining: ``2 × len(frame)``
+            rows in all with ``reasons``).
 
     Returns:
         ``frame``'s rows and columns (same index) plus ``score`` (binary: probability
@@ -273,18 +271,19 @@ def score_frame(
             text (every such column is named).
     """
     notes = validate_for_scoring(bundle, frame)
-    say = progress or (lambda fraction, message: None)
-    say(0.0, f"Scoring {len(frame):,} rows…")
+    n = len(frame)
+    tracker = Tracker(on_progress, 2 * n if reasons else n)
+    tracker.update(0, "Scoring")
     added = output_columns(bundle, reasons=reasons)
     out = frame.drop(columns=[c for c in added if c in frame.columns])
-    pred = predict(bundle, frame)
+    pred = predict(bundle, frame, on_progress=tracker.part(0, "Scoring"))
     _add_scores(out, bundle, pred)
     if reasons:
-        say(0.05, "Explaining each row's score…")
         classes = pred.argmax(axis=1) if bundle.task == "multiclass" else None
-        raw = row_attributions(bundle, frame, method=method, classes=classes, progress=say)
+        report = tracker.part(n, "Explaining each row's score")
+        raw = row_attributions(bundle, frame, method=method, classes=classes, on_progress=report)
         table = driver_table(raw, bundle.encoders, frame, top_k=top_k)
-        out[DRIVERS_COLUMN] = driver_texts(table, len(frame))
-    say(1.0, f"Scored {len(frame):,} rows.")
+        out[DRIVERS_COLUMN] = driver_texts(table, n)
+    tracker.update(tracker.total, f"Scored {n:,} rows")
     out.attrs["score_notes"] = notes
     return out

@@ -34,6 +34,7 @@ from neuromkt.explain.positions import split_positions
 from neuromkt.explain.rollout import rollout_cls
 from neuromkt.model.encoders import Encoders
 from neuromkt.model.inference import outputs_to_predictions
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -141,7 +142,11 @@ class AttentionMaps:
 
 @torch.no_grad()
 def compute_attention(
-    bundle: ModelBundle, frame: pd.DataFrame, *, batch_size: int | None = None
+    bundle: ModelBundle,
+    frame: pd.DataFrame,
+    *,
+    batch_size: int | None = None,
+    on_progress: OnProgress | None = None,
 ) -> AttentionMaps:
     """[CLS] attention of every row of ``frame``, in chunks, on the model's device.
 
@@ -150,6 +155,8 @@ def compute_attention(
         frame: rows with the model's columns (other columns are ignored).
         batch_size: rows per forward pass; by default as many as keep one batch's
             attention tensors near ``BATCH_BYTES``.
+        on_progress: called after each forward pass with a
+            :class:`neuromkt.progress.Progress` (rows done of ``len(frame)``).
 
     Raises:
         ModelError: when ``frame`` lacks a column the model needs.
@@ -164,6 +171,7 @@ def compute_attention(
     cls = np.empty((n, config.n_layers, config.n_heads, spec.n_positions), dtype="float32")
     roll = np.empty((n, config.n_layers, spec.n_positions), dtype="float32")
     logits, tokens = [], []
+    tracker = Tracker(on_progress, n)
     for start in range(0, n, CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
         inputs = encoders.transform(chunk)
@@ -174,6 +182,7 @@ def compute_attention(
             cls[rows] = torch.stack([a[:, :, 0, :] for a in attentions], 1).float().cpu().numpy()
             roll[rows] = rollout_cls(attentions).float().cpu().numpy()
             logits.append(out.float().cpu())
+            tracker.update(rows.stop, "Reading the attention")
         tokens.append(_token_layout(encoders, chunk, offset=start))
     scores = _scores(logits, encoders, model.spec.n_outputs)
     for array in (cls, roll, scores):

@@ -38,7 +38,7 @@ The table and JSON that ``neuromkt explain`` writes are in :mod:`neuromkt.explai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -57,6 +57,7 @@ from neuromkt.explain.methods import (
     gradient_chunk,
 )
 from neuromkt.explain.positions import PositionValues, split_positions
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -71,8 +72,6 @@ __all__ = [
     "attribute",
     "convergence",
 ]
-
-ProgressFn = Callable[[int, int], None]  # (rows done, rows in all)
 
 
 @dataclass(frozen=True)
@@ -182,7 +181,7 @@ def attribute(
     window: int = 1,
     batch_size: int = 2048,
     seed: int = 0,
-    on_progress: ProgressFn | None = None,
+    on_progress: OnProgress | None = None,
 ) -> Attribution:
     """Attributions of every row of ``frame``, in chunks, on the model's device.
 
@@ -202,7 +201,8 @@ def attribute(
             ``batch_size // evaluations per row``, similar lengths together, and
             token slots that are padding in the whole chunk are left out.
         seed: seeds GradientSHAP's random points (results are reproducible).
-        on_progress: called after each chunk with (rows done, rows in all).
+        on_progress: called after each chunk with a :class:`neuromkt.progress.Progress`
+            (rows done of ``len(frame)``, the method's name).
 
     Raises:
         ModelError: ``frame`` lacks a column the model needs.
@@ -222,12 +222,12 @@ def attribute(
             "batch_size": max(batch_size, chunk), "baseline": baseline}  # fmt: skip
     order = _by_length(encoders, frame)
     pieces = []
+    tracker = Tracker(on_progress, len(frame))
     with _seeded(seed):
         for start in range(0, len(frame), chunk):
             rows = frame.iloc[order[start : start + chunk]]
             pieces.append(_attribute_chunk(method, bundle, explained, rows, opts))
-            if on_progress is not None:
-                on_progress(min(start + chunk, len(frame)), len(frame))
+            tracker.update(min(start + chunk, len(frame)), METHODS[method].label)
     merged = _merge(pieces, order, encoders.spec().n_positions)
     values = _position_values(method, merged, encoders, frame)
     settings = {k: opts[k] for k in ("steps", "samples", "stdev", "window")}
