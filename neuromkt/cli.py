@@ -5,6 +5,12 @@ arguments and sets ``handler`` to a function ``(args) -> int``; adding a command
 writing that pair and listing the adder in ``_COMMANDS``. Errors in the user's input
 (``NeuromktError``) print one plain line on stderr and exit with status 2; anything
 else is a bug and keeps its traceback.
+
+Long work (training, scoring, explaining, the report) draws a tqdm bar on stderr from
+the library's ``on_progress`` reports (:mod:`neuromkt.progress`): rows done, rows/s and
+time left. The bar is silent when stderr is not a terminal (a pipe, a log file), so
+scripts see only the results. Per-row outputs keep the input's id columns (role
+``id``), so their rows join back to the input.
 """
 
 from __future__ import annotations
@@ -12,12 +18,19 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import IO, TYPE_CHECKING, Any
 
 from neuromkt.errors import NeuromktError
 
-__all__ = ["build_parser", "main"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from neuromkt.model.bundle import ModelBundle
+    from neuromkt.progress import OnProgress, Progress
+
+__all__ = ["build_parser", "main", "progress_bar", "with_ids"]
 
 EXIT_OK = 0
 EXIT_BAD_INPUT = 2
@@ -30,6 +43,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_BAD_INPUT, f"{self.prog}: {message}\n")
 
 
+@contextmanager
+def progress_bar(file: IO[str] | None = None) -> Iterator[OnProgress]:
+    """A tqdm bar on ``file`` (stderr) driven by ``on_progress`` reports.
+
+    Shows the message, rows done of all, rows/s and time left; training adds its loss.
+    Silent when ``file`` is not a terminal.
+    """
+    from tqdm import tqdm
+
+    bar = tqdm(total=0, unit="rows", file=file or sys.stderr, disable=None, dynamic_ncols=True)
+
+    def update(progress: Progress) -> None:
+        if bar.disable:
+            return
+        bar.total, bar.unit = progress.total, progress.unit
+        bar.set_description_str(progress.message, refresh=False)
+        loss = getattr(progress, "loss", None)
+        if loss is not None:
+            bar.set_postfix_str(f"loss {loss:.4f}", refresh=False)
+        bar.update(progress.done - bar.n)
+
+    try:
+        yield update
+    finally:
+        bar.close()
+
+
 def _add_check_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "check",
@@ -39,7 +79,7 @@ def _add_check_parser(subparsers: Any) -> None:
     )
     parser.add_argument("data", metavar="DATA", help="CSV, TSV, Excel, Parquet or JSON-lines file")
     parser.add_argument("--target", metavar="COL", help="column with the outcome to predict")
-    parser.set_defaults(handler=_run_check)
+    parser.set_defaults(handler=_run_check, needs_torch=False)
 
 
 def _run_check(args: argparse.Namespace) -> int:
@@ -106,7 +146,7 @@ def _run_train(args: argparse.Namespace) -> int:
     from neuromkt.model.bundle import save_bundle
     from neuromkt.model.network import ModelConfig
     from neuromkt.model.train_config import TrainConfig
-    from neuromkt.model.training import fit
+    from neuromkt.model.training import TrainProgress, fit
 
     frame = load_table(args.data)
     if args.target not in frame.columns:
@@ -117,29 +157,38 @@ def _run_train(args: argparse.Namespace) -> int:
     if args.epochs < 1:
         raise DataError(f"--epochs must be at least 1, not {args.epochs}.")
 
-    def report(progress: Any) -> None:
-        if progress.validation is not None:
-            shown = ", ".join(
-                f"{k} {v:.4f}" for k, v in progress.validation.items() if isinstance(v, float)
-            )
-            print(
-                f"epoch {progress.epoch}/{progress.n_epochs}  loss {progress.loss:.4f}  "
-                f"{shown}  ({progress.elapsed_s:.0f}s)",
-                file=sys.stderr,
-            )
+    with progress_bar() as bar:
 
-    result = fit(
-        frame,
-        schema,
-        ModelConfig.preset(args.size),
-        TrainConfig(epochs=args.epochs, seed=args.seed),
-        name=str(frame.attrs.get("source_name") or args.data),
-        on_progress=report,
-    )
+        def report(progress: TrainProgress) -> None:
+            bar(progress)
+            if progress.validation is not None:
+                shown = ", ".join(
+                    f"{k} {v:.4f}" for k, v in progress.validation.items() if isinstance(v, float)
+                )
+                _say(
+                    f"epoch {progress.epoch}/{progress.n_epochs}  loss {progress.loss:.4f}  "
+                    f"{shown}  ({progress.elapsed_s:.0f}s)"
+                )
+
+        result = fit(
+            frame,
+            schema,
+            ModelConfig.preset(args.size),
+            TrainConfig(epochs=args.epochs, seed=args.seed),
+            name=str(frame.attrs.get("source_name") or args.data),
+            on_progress=report,
+        )
     path = save_bundle(result.bundle, args.out)
-    print(f"saved {path} (best epoch {result.best_epoch}, {result.seconds:.1f}s)", file=sys.stderr)
+    _say(f"saved {path} (best epoch {result.best_epoch}, {result.seconds:.1f}s)")
     print(json.dumps(_nan_to_none(result.bundle.metrics["validation"])))
     return EXIT_OK
+
+
+def _say(line: str) -> None:
+    """One line of news on stderr, above a progress bar if one is drawn."""
+    from tqdm import tqdm
+
+    tqdm.write(line, file=sys.stderr)
 
 
 def _nan_to_none(metrics: dict[str, Any]) -> dict[str, Any]:
@@ -170,10 +219,13 @@ def _run_predict(args: argparse.Namespace) -> int:
     from neuromkt.data.load import load_table
     from neuromkt.model.bundle import load_bundle
 
+    _check_out(args.out)
     bundle = load_bundle(args.model)
-    scored = score_frame(bundle, load_table(args.data), reasons=args.reasons)
+    frame = load_table(args.data)
+    with progress_bar() as bar:
+        scored = score_frame(bundle, frame, reasons=args.reasons, on_progress=bar)
     _write(args.out, to_csv_bytes(scored, excel=False))
-    print(f"wrote {len(scored):,} scored rows to {args.out}", file=sys.stderr)
+    _say(f"wrote {len(scored):,} scored rows to {args.out}")
     return EXIT_OK
 
 
@@ -198,24 +250,34 @@ def _run_report(args: argparse.Namespace) -> int:
     from neuromkt.model.bundle import load_bundle
     from neuromkt.report.document import build_report
 
+    _check_out(args.out)
     bundle = load_bundle(args.model)
-    html = build_report(
-        bundle, load_table(args.data), title=args.title, dataset_name=Path(args.data).name
-    )
+    frame = load_table(args.data)
+    with progress_bar() as bar:
+        html = build_report(
+            bundle, frame, title=args.title, dataset_name=Path(args.data).name, on_progress=bar
+        )
     _write(args.out, html.encode("utf-8"))
-    print(f"wrote the report to {args.out}", file=sys.stderr)
+    _say(f"wrote the report to {args.out}")
     return EXIT_OK
+
+
+def _check_out(path: str) -> None:
+    """Refuse an output path whose folder is missing before any long work starts."""
+    from pathlib import Path
+
+    from neuromkt.errors import DataError
+
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise DataError(f"The folder {str(folder)!r} does not exist; create it first.")
 
 
 def _write(path: str, payload: bytes) -> None:
     from pathlib import Path
 
-    from neuromkt.errors import DataError
-
-    target = Path(path)
-    if not target.parent.exists():
-        raise DataError(f"The folder {str(target.parent)!r} does not exist; create it first.")
-    target.write_bytes(payload)
+    _check_out(path)
+    Path(path).write_bytes(payload)
 
 
 def _add_explain_parser(subparsers: Any) -> None:
@@ -251,25 +313,41 @@ def _run_explain(args: argparse.Namespace) -> int:
             "Say what to produce: --out FILE.csv for per-row values, --global "
             "for the ranking, or both."
         )
+    if args.out:
+        _check_out(args.out)
     bundle = load_bundle(args.model)
     frame = load_table(args.data)
     bundle.encoders.check_columns(frame)
-    if args.method == "attention":
-        from neuromkt.explain.tables import attention_table as table
-        from neuromkt.explain.tables import global_attention_summary as summary
+    with progress_bar() as bar:  # one computation serves the table and the ranking
+        if args.method == "attention":
+            from neuromkt.explain.attention import compute_attention
+            from neuromkt.explain.tables import attention_features, attention_summary
 
-        options: dict[str, Any] = {}
-    else:
-        from neuromkt.explain.tables import attribution_table as table
-        from neuromkt.explain.tables import global_attribution_summary as summary
+            maps = compute_attention(bundle, frame, on_progress=bar)
+            table = attention_features(maps, frame) if args.out else None
+            summary = attention_summary(maps, frame) if args.global_ else None
+        else:
+            from neuromkt.explain.attributions import attribute
+            from neuromkt.explain.tables import attribution_summary
 
-        options = {"method": args.method}
+            result = attribute(bundle, frame, args.method, on_progress=bar)
+            table = result.values.features
+            summary = attribution_summary(result) if args.global_ else None
     if args.out:
-        _write(args.out, to_csv_bytes(table(bundle, frame, **options), excel=False))
-        print(f"wrote {len(frame):,} explained rows to {args.out}", file=sys.stderr)
-    if args.global_:
-        print(json.dumps(summary(bundle, frame, **options), ensure_ascii=False))
+        per_row = with_ids(table, bundle, frame)
+        _write(args.out, to_csv_bytes(per_row, excel=False))
+        _say(f"wrote {len(frame):,} explained rows to {args.out}")
+    if summary is not None:
+        print(json.dumps(summary, ensure_ascii=False))
     return EXIT_OK
+
+
+def with_ids(table: pd.DataFrame, bundle: ModelBundle, frame: pd.DataFrame) -> pd.DataFrame:
+    """``table`` (one row per row of ``frame``) led by ``frame``'s id columns, if any."""
+    import pandas as pd
+
+    ids = [c.name for c in bundle.schema.columns if c.role == "id" and c.name in frame.columns]
+    return pd.concat([frame[ids], table], axis=1) if ids else table
 
 
 # One adder per subcommand; each registers its parser and sets ``handler``.
@@ -300,9 +378,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     args = build_parser().parse_args(argv)
     try:
-        from neuromkt.model.threads import configure_threads
+        if getattr(args, "needs_torch", True):  # `check` starts faster without torch
+            from neuromkt.model.threads import configure_threads
 
-        configure_threads()
+            configure_threads()
         return int(args.handler(args))
     except NeuromktError as exc:
         return _fail(str(exc))

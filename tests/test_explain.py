@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -26,6 +27,7 @@ from neuromkt.model.sample_models import (
     train_sample_bundle,
 )
 from neuromkt.model.train_config import TrainConfig
+from neuromkt.progress import Progress
 
 GRADIENT = ("ig", "gradshap", "deeplift", "inputxgrad", "occlusion")
 
@@ -305,12 +307,11 @@ def test_bad_requests_fail_with_plain_messages(tiny_bundle, rows) -> None:
 
 
 def test_progress_is_reported_per_chunk(tiny_bundle, rows) -> None:
-    seen: list[tuple[int, int]] = []
-    attribute(
-        tiny_bundle, rows, "ig", steps=8, batch_size=8 * 25,
-        on_progress=lambda done, total: seen.append((done, total)),
-    )  # fmt: skip
-    assert seen == [(25, 60), (50, 60), (60, 60)]
+    seen: list[Progress] = []
+    attribute(tiny_bundle, rows, "ig", steps=8, batch_size=8 * 25, on_progress=seen.append)
+    assert [(p.done, p.total) for p in seen] == [(25, 60), (50, 60), (60, 60)]
+    assert {(p.unit, p.message) for p in seen} == {("rows", "Integrated Gradients")}
+    assert all(b.elapsed_s >= a.elapsed_s >= 0 for a, b in itertools.pairwise(seen))
 
 
 def test_empty_frame_gives_empty_result(tiny_bundle, rows) -> None:

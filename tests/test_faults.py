@@ -72,7 +72,7 @@ _CHILD = textwrap.dedent(
         frame["bought"] = (frame["spend"] > 20).astype(int)
         schema = infer_schema(frame, target="bought")
         def progress(p):
-            if p.step >= 2:
+            if p.done >= 2 * 256:  # two steps of 256 rows
                 pause(point)
         fit(frame, schema, ModelConfig.preset("small"), TrainConfig(epochs=50),
             name="second", on_progress=progress)

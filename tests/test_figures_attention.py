@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import itertools
 import re
 
 import numpy as np
@@ -87,7 +88,7 @@ def test_feature_bar_kinds_apart_in_the_ranking_keep_one_row_thick_bars() -> Non
         spans += [(y - trace.width / 2, y + trace.width / 2) for y in trace.y]
     spans.sort()
     assert [round((lo + hi) / 2) for lo, hi in spans] == list(range(6))
-    assert all(hi <= next_lo for (_, hi), (next_lo, _) in zip(spans, spans[1:], strict=False))
+    assert all(hi <= next_lo for (_, hi), (next_lo, _) in itertools.pairwise(spans))
 
 
 def test_many_long_features_stay_readable() -> None:

@@ -14,6 +14,7 @@ from neuromkt.errors import DataError
 from neuromkt.model.network import ModelConfig
 from neuromkt.model.train_config import TrainConfig
 from neuromkt.model.training import fit
+from neuromkt.progress import Progress
 from neuromkt.report.document import build_report
 
 SCRIPT = "<script>alert(1)</script>"
@@ -74,14 +75,23 @@ def test_user_text_is_escaped(page: str) -> None:
 
 
 def test_report_on_a_file_without_the_outcome(tiny_bundle, ecommerce_frame) -> None:
-    steps: list[tuple[float, str]] = []
+    steps: list[Progress] = []
     rows = ecommerce_frame.head(150).drop(columns=["purchased"])
-    page = build_report(tiny_bundle, rows, progress=lambda f, m: steps.append((f, m)), max_rows=100)
+    page = build_report(tiny_bundle, rows, on_progress=steps.append, max_rows=100)
     assert '<section id="quality">' not in page and '<section id="targeting">' not in page
     for anchor in ("summary", "data", "attention", "drivers", "examples"):
         assert f'<section id="{anchor}">' in page
-    fractions = [f for f, _ in steps]
-    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    done = [p.done for p in steps]
+    assert done == sorted(done) and done[0] == 0
+    assert {p.total for p in steps} == {150 + 3 * 100}  # scoring, then 3 passes over 100 rows
+    assert steps[-1].fraction == 1.0 and steps[-1].done == steps[-1].total
+    assert list(dict.fromkeys(p.message for p in steps)) == [
+        "Scoring the rows",
+        "Reading the model's attention",
+        "Computing attributions",
+        "Drawing the charts",
+        "Done",
+    ]
     assert "What drives purchased" in page  # the default title
 
 

@@ -9,7 +9,6 @@ per row, e.g. ``“cart” in events +0.62, returning_visitor=yes +0.31, channel
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,6 +18,7 @@ from neuromkt.explain.attention import cell_text
 from neuromkt.explain.positions import split_positions
 from neuromkt.model.encoders import Encoders
 from neuromkt.model.inference import predict
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -26,7 +26,6 @@ if TYPE_CHECKING:
 __all__ = [
     "AUTO_IG_ROWS",
     "IG_STEPS",
-    "Progress",
     "driver_table",
     "driver_texts",
     "pick_method",
@@ -35,7 +34,6 @@ __all__ = [
 
 AUTO_IG_ROWS = 2_000  # "auto": Integrated Gradients up to this many rows, Input×Gradient above
 IG_STEPS = 16  # Integrated Gradients steps for driver text (enough for a ranking)
-Progress = Callable[[float, str], None]  # (fraction done, what is happening)
 
 
 # ---------------------------------------------------------------- attributions
@@ -66,7 +64,7 @@ def row_attributions(
     *,
     method: str = "auto",
     classes: np.ndarray | None = None,
-    progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> np.ndarray:
     """Per-position attributions (N, T) of every row, on the model's log-odds.
 
@@ -79,7 +77,8 @@ def row_attributions(
         frame: The rows (with the model's columns).
         method: A key of ``neuromkt.explain.attributions.METHODS`` or "auto" (:func:`pick_method`).
         classes: Multiclass only: the class index to explain per row.
-        progress: Called with (fraction done, message).
+        on_progress: Called after each chunk with a :class:`neuromkt.progress.Progress`
+            (rows explained of ``len(frame)``).
     """
     from neuromkt.explain.attributions import attribute
 
@@ -88,14 +87,10 @@ def row_attributions(
     opts = {"steps": IG_STEPS} if method == "ig" else {}
     T = bundle.encoders.spec().n_positions
     raw = np.zeros((len(frame), T))
-    done = 0
+    done, tracker = 0, Tracker(on_progress, len(frame))
     for index, rows in _class_groups(bundle, frame, classes):
         target = None if index is None else bundle.encoders.classes[int(index)]
-
-        def report(n: int, _total: int, offset: int = done) -> None:
-            if progress is not None:
-                progress((offset + n) / max(len(frame), 1), "Explaining each row's score…")
-
+        report = tracker.part(done, "Explaining each row's score")
         result = attribute(
             bundle, frame.iloc[rows], method, target=target, on_progress=report, **opts
         )

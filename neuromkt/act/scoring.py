@@ -19,15 +19,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from neuromkt.act.drivers import (
-    Progress,
-    driver_table,
-    driver_texts,
-    row_attributions,
-)
+from neuromkt.act.drivers import driver_table, driver_texts, row_attributions
 from neuromkt.errors import DataError
 from neuromkt.explain.attention import cell_text
 from neuromkt.model.inference import predict
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -251,7 +247,7 @@ def score_frame(
     reasons: bool = True,
     top_k: int = 3,
     method: str = "auto",
-    progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
 ) -> pd.DataFrame:
     """Score every row of ``frame`` and, optionally, name its top drivers.
 
@@ -261,7 +257,9 @@ def score_frame(
         reasons: Add ``top_drivers``: the ``top_k`` inputs that moved the score most.
         top_k: Drivers per row.
         method: Attribution method for the drivers ("auto": :func:`pick_method`).
-        progress: Called with (fraction done, message).
+        on_progress: Called now and then with a :class:`neuromkt.progress.Progress`
+            counting rows over both passes (scoring, then explaining: ``2 × len(frame)``
+            rows in all with ``reasons``).
 
     Returns:
         ``frame``'s rows and columns (same index) plus ``score`` (binary: probability
@@ -272,20 +270,30 @@ def score_frame(
     Raises:
         DataError: The file lacks columns the model reads, or a numeric column holds
             text (every such column is named).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> scored = nm.score_frame(bundle, nm.load_sample("ecommerce").head(20))
+        >>> list(scored.columns[-2:])
+        ['score', 'top_drivers']
+        >>> scored.loc[0, "top_drivers"]
+        'returning_visitor=yes +0.63, discount_seen=yes +0.40, “product” ×3 in events −0.27'
     """
     notes = validate_for_scoring(bundle, frame)
-    say = progress or (lambda fraction, message: None)
-    say(0.0, f"Scoring {len(frame):,} rows…")
+    n = len(frame)
+    tracker = Tracker(on_progress, 2 * n if reasons else n)
+    tracker.update(0, "Scoring")
     added = output_columns(bundle, reasons=reasons)
     out = frame.drop(columns=[c for c in added if c in frame.columns])
-    pred = predict(bundle, frame)
+    pred = predict(bundle, frame, on_progress=tracker.part(0, "Scoring"))
     _add_scores(out, bundle, pred)
     if reasons:
-        say(0.05, "Explaining each row's score…")
         classes = pred.argmax(axis=1) if bundle.task == "multiclass" else None
-        raw = row_attributions(bundle, frame, method=method, classes=classes, progress=say)
+        report = tracker.part(n, "Explaining each row's score")
+        raw = row_attributions(bundle, frame, method=method, classes=classes, on_progress=report)
         table = driver_table(raw, bundle.encoders, frame, top_k=top_k)
-        out[DRIVERS_COLUMN] = driver_texts(table, len(frame))
-    say(1.0, f"Scored {len(frame):,} rows.")
+        out[DRIVERS_COLUMN] = driver_texts(table, n)
+    tracker.update(tracker.total, f"Scored {n:,} rows")
     out.attrs["score_notes"] = notes
     return out

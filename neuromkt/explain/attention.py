@@ -35,6 +35,7 @@ from neuromkt.explain.rollout import rollout_cls
 from neuromkt.model.encoders import Encoders
 from neuromkt.model.inference import outputs_to_predictions
 from neuromkt.model.network import CLS_POSITION, FIRST_FEATURE_POSITION
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -74,6 +75,13 @@ class AttentionView:
     head (or the mean over heads). ``method="rollout"`` is attention rollout (Abnar &
     Zuidema 2020) through ``layer`` (the last layer when None); heads are averaged by
     definition, so ``head`` must be None.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> nm.AttentionView().describe(), nm.AttentionView(layer=0, head=1).describe()
+        ('all layers, mean of heads', 'layer 1, head 2')
+        >>> nm.AttentionView(method="rollout").describe()
+        'rollout'
     """
 
     method: str = "mean"  # "mean" or "rollout"
@@ -115,6 +123,13 @@ class AttentionMaps:
         encoders: the bundle's encoders (they define the T positions).
         tokens: one row per real token: ``row`` (0-based), ``column``, ``slot``,
             ``token``, ``position`` (model position) and ``in_vocab``.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(100))
+        >>> maps.cls.shape, maps.rollout.shape  # (N, L, H, T) and (N, L, T)
+        ((100, 1, 4, 27), (100, 1, 27))
     """
 
     cls: np.ndarray
@@ -142,7 +157,11 @@ class AttentionMaps:
 
 @torch.no_grad()
 def compute_attention(
-    bundle: ModelBundle, frame: pd.DataFrame, *, batch_size: int | None = None
+    bundle: ModelBundle,
+    frame: pd.DataFrame,
+    *,
+    batch_size: int | None = None,
+    on_progress: OnProgress | None = None,
 ) -> AttentionMaps:
     """[CLS] attention of every row of ``frame``, in chunks, on the model's device.
 
@@ -151,9 +170,18 @@ def compute_attention(
         frame: rows with the model's columns (other columns are ignored).
         batch_size: rows per forward pass; by default as many as keep one batch's
             attention tensors near ``BATCH_BYTES``.
+        on_progress: called after each forward pass with a
+            :class:`neuromkt.progress.Progress` (rows done of ``len(frame)``).
 
     Raises:
         ModelError: when ``frame`` lacks a column the model needs.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(200))
+        >>> maps.n_rows, maps.n_layers, maps.n_heads
+        (200, 1, 4)
     """
     encoders, model = bundle.encoders, bundle.model
     encoders.check_columns(frame)
@@ -165,6 +193,7 @@ def compute_attention(
     cls = np.empty((n, config.n_layers, config.n_heads, spec.n_positions), dtype="float32")
     roll = np.empty((n, config.n_layers, spec.n_positions), dtype="float32")
     logits, tokens = [], []
+    tracker = Tracker(on_progress, n)
     for start in range(0, n, CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
         inputs = encoders.transform(chunk)
@@ -175,6 +204,7 @@ def compute_attention(
             cls[rows] = torch.stack([a[:, :, 0, :] for a in attentions], 1).float().cpu().numpy()
             roll[rows] = rollout_cls(attentions).float().cpu().numpy()
             logits.append(out.float().cpu())
+            tracker.update(rows.stop, "Reading the attention")
         tokens.append(_token_layout(encoders, chunk, offset=start))
     scores = _scores(logits, encoders, model.spec.n_outputs)
     for array in (cls, roll, scores):
@@ -223,6 +253,14 @@ def position_values(
 
     Shape:
         -> (N, T) float32 (or (len(rows), T)); each row sums to 1 over T.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(100))
+        >>> values = nm.position_values(maps, nm.AttentionView(method="rollout"))
+        >>> values.shape, bool(abs(values.sum(axis=1) - 1).max() < 1e-4)
+        ((100, 27), True)
     """
     check_view(view, maps.n_layers, maps.n_heads)
     rows = slice(None) if rows is None else rows
@@ -298,6 +336,14 @@ def global_features(maps: AttentionMaps, view: AttentionView = DEFAULT_VIEW) -> 
     Returns:
         Columns ``feature``, ``kind``, ``attention`` (mean), ``median``, ``std``,
         ``share`` (attention / the total over features) and ``rank`` (1 = most).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(300))
+        >>> table = nm.global_features(maps)
+        >>> list(table.columns), round(float(table["share"].sum()), 6)
+        (['feature', 'kind', 'attention', 'median', 'std', 'share', 'rank'], 1.0)
     """
     values = feature_values(maps, view)
     kinds = feature_kinds(maps.encoders)
@@ -323,6 +369,14 @@ def layer_head_table(maps: AttentionMaps) -> pd.DataFrame:
     Returns:
         Columns ``feature``, ``kind``, ``layer``, ``head``, ``label`` ("L1 H2") and
         ``attention``; features in model order.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(100))
+        >>> table = nm.layer_head_table(maps)
+        >>> len(table) == maps.n_layers * maps.n_heads * 11, table["label"].unique().tolist()
+        (True, ['L1 H1', 'L1 H2', 'L1 H3', 'L1 H4'])
     """
     mean = maps.cls.mean(axis=0, dtype="float64")  # (L, H, T)
     per_feature = mean @ feature_matrix(maps.encoders)  # (L, H, F)
@@ -361,6 +415,15 @@ def row_feature_weights(
     Returns:
         Columns ``feature``, ``kind``, ``value`` (the cell, as text) and ``attention``,
         largest attention first.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> maps = nm.compute_attention(bundle, rows)
+        >>> weights = nm.row_feature_weights(maps, rows, 0)
+        >>> list(weights.columns), len(weights)
+        (['feature', 'kind', 'value', 'attention'], 11)
     """
     pos = row_position(maps, row)
     values = position_values(maps, view, rows=[pos]) @ feature_matrix(maps.encoders)

@@ -38,7 +38,7 @@ The table and JSON that ``neuromkt explain`` writes are in :mod:`neuromkt.explai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -58,6 +58,7 @@ from neuromkt.explain.methods import (
 )
 from neuromkt.explain.positions import PositionValues, split_positions
 from neuromkt.model.network import CLS_POSITION
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -72,8 +73,6 @@ __all__ = [
     "attribute",
     "convergence",
 ]
-
-ProgressFn = Callable[[int, int], None]  # (rows done, rows in all)
 
 
 @dataclass(frozen=True)
@@ -130,6 +129,16 @@ class Attribution:
         score: (N,) F(x), the explained output of each row.
         baseline_score: (N,) F(baseline).
         settings: steps, samples, stdev, window as used.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(50), "ig", steps=16)
+        >>> result.method, result.baseline, result.raw.shape
+        ('ig', 'neutral', (50, 27))
+        >>> gap = result.score - result.baseline_score  # F(x) - F(baseline), per row
+        >>> bool(abs(result.raw.sum(axis=1) - result.delta - gap).max() < 1e-4)
+        True
     """
 
     method: str
@@ -183,7 +192,7 @@ def attribute(
     window: int = 1,
     batch_size: int = 2048,
     seed: int = 0,
-    on_progress: ProgressFn | None = None,
+    on_progress: OnProgress | None = None,
 ) -> Attribution:
     """Attributions of every row of ``frame``, in chunks, on the model's device.
 
@@ -203,11 +212,22 @@ def attribute(
             ``batch_size // evaluations per row``, similar lengths together, and
             token slots that are padding in the whole chunk are left out.
         seed: seeds GradientSHAP's random points (results are reproducible).
-        on_progress: called after each chunk with (rows done, rows in all).
+        on_progress: called after each chunk with a :class:`neuromkt.progress.Progress`
+            (rows done of ``len(frame)``, the method's name).
 
     Raises:
         ModelError: ``frame`` lacks a column the model needs.
         ValueError: unknown method, baseline, class, or a setting below 1.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=16)
+        >>> result.values.features.shape, result.delta.shape
+        ((100, 11), (100,))
+        >>> nm.convergence(result).ok
+        True
     """
     _check_args(method, baseline, steps, samples, window)
     encoders = bundle.encoders
@@ -223,12 +243,12 @@ def attribute(
             "batch_size": max(batch_size, chunk), "baseline": baseline}  # fmt: skip
     order = _by_length(encoders, frame)
     pieces = []
+    tracker = Tracker(on_progress, len(frame))
     with _seeded(seed):
         for start in range(0, len(frame), chunk):
             rows = frame.iloc[order[start : start + chunk]]
             pieces.append(_attribute_chunk(method, bundle, explained, rows, opts))
-            if on_progress is not None:
-                on_progress(min(start + chunk, len(frame)), len(frame))
+            tracker.update(min(start + chunk, len(frame)), METHODS[method].label)
     merged = _merge(pieces, order, encoders.spec().n_positions)
     values = _position_values(method, merged, encoders, frame)
     settings = {k: opts[k] for k in ("steps", "samples", "stdev", "window")}
@@ -332,6 +352,13 @@ class Convergence:
             difference (rows with a tiny difference excluded).
         ok: the error is within ``tolerance``.
         message: plain words, with the fix when it is not ok.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(50), "ablation")
+        >>> nm.convergence(result).available
+        False
     """
 
     available: bool
@@ -349,6 +376,17 @@ def convergence(result: Attribution, *, tolerance: float | None = None) -> Conve
         tolerance: the largest acceptable Σ|δ| / Σ|F(x) − F(baseline)|. By default 5%,
             and 20% for GradientSHAP, a Monte-Carlo estimate whose δ only shrinks like
             1/√samples.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> check = nm.convergence(nm.attribute(bundle, rows, "ig", steps=2))
+        >>> check.ok
+        False
+        >>> print(check.message)
+        The attributions miss the score difference by 26% (Σ|δ| / Σ|F(x) − F(baseline)|; 86% of
+        rows off by more than 5%). Raise the steps from 2 to 8.
     """
     if tolerance is None:
         tolerance = 0.2 if result.method == "gradshap" else 0.05

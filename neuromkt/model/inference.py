@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 
 from neuromkt.model.encoders import Encoders
+from neuromkt.progress import OnProgress, Tracker
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -51,8 +52,21 @@ def predict_encoded(
     return torch.cat(chunks) if chunks else torch.zeros(0, model.spec.n_outputs)
 
 
-def predict(bundle: ModelBundle, frame: pd.DataFrame, *, batch_size: int = 2048) -> np.ndarray:
+def predict(
+    bundle: ModelBundle,
+    frame: pd.DataFrame,
+    *,
+    batch_size: int = 2048,
+    on_progress: OnProgress | None = None,
+) -> np.ndarray:
     """Scores for every row of ``frame``.
+
+    Args:
+        bundle: A trained model.
+        frame: The rows to score (the model's columns; others are ignored).
+        batch_size: Rows per forward pass.
+        on_progress: Called after every chunk of ``CHUNK_ROWS`` rows with a
+            :class:`neuromkt.progress.Progress` (rows scored of ``len(frame)``).
 
     Returns:
         binary: probability of the positive class, shape (N,); multiclass: class
@@ -61,15 +75,24 @@ def predict(bundle: ModelBundle, frame: pd.DataFrame, *, batch_size: int = 2048)
 
     Raises:
         ModelError: when ``frame`` lacks a column the model needs.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> scores = nm.predict(bundle, nm.load_sample("ecommerce").head(200))
+        >>> scores.shape, bool(((scores > 0) & (scores < 1)).all())
+        ((200,), True)
     """
     bundle.encoders.check_columns(frame)
     parts = []
+    tracker = Tracker(on_progress, len(frame))
     for start in range(0, len(frame), CHUNK_ROWS):
         chunk = frame.iloc[start : start + CHUNK_ROWS]
         logits = predict_encoded(
             bundle.model, bundle.encoders.transform(chunk), batch_size=batch_size
         )
         parts.append(outputs_to_predictions(logits, bundle.encoders.task, bundle.encoders))
+        tracker.update(start + len(chunk), "Scoring")
     if parts:
         return np.concatenate(parts)
     n_classes = len(bundle.encoders.classes)

@@ -32,6 +32,7 @@ from neuromkt.model.inference import outputs_to_predictions, pick_device, predic
 from neuromkt.model.metrics import primary_metric, task_metrics
 from neuromkt.model.network import AttentionModel, ModelConfig, NumericEmbedding, TokenEmbedding
 from neuromkt.model.train_config import TrainConfig
+from neuromkt.progress import Progress
 
 __all__ = [
     "compute_loss",
@@ -42,23 +43,39 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Progress:
-    """One report to the ``on_progress`` callback."""
+@dataclass(frozen=True, kw_only=True)
+class TrainProgress(Progress):
+    """What :func:`fit` reports: training rows seen (``done``) out of those planned
+    (``total``: training rows × planned epochs), plus the epoch and its loss.
+
+    Example:
+        >>> from neuromkt.model.training import TrainProgress
+        >>> p = TrainProgress(done=300, total=1200, epoch=1, n_epochs=4, loss=0.41)
+        >>> p.fraction, p.validation is None
+        (0.25, True)
+    """
 
     epoch: int  # 1-based epoch being run
-    n_epochs: int
-    step: int  # 1-based step within the whole run
-    n_steps: int  # planned steps of the whole run
+    n_epochs: int  # planned epochs
     loss: float  # running training loss of this epoch
-    elapsed_s: float
-    eta_s: float  # estimated seconds left (at the planned number of epochs)
     validation: dict[str, float] | None = None  # set at the end of each epoch
 
 
 @dataclass
 class TrainResult:
-    """What :func:`fit` returns."""
+    """What :func:`fit` returns.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ecommerce").head(400)
+        >>> schema = nm.infer_schema(frame, target="purchased")
+        >>> result = nm.fit(frame, schema, nm.ModelConfig.preset("small"), nm.TrainConfig(epochs=1))
+        >>> {name: len(rows) for name, rows in result.split.items()}
+        {'train': 280, 'validation': 60, 'test': 60}
+        >>> sorted(result.history[0])
+        ['epoch', 'loss', 'seconds', 'val_accuracy', 'val_brier', 'val_f1', 'val_log_loss', 'val_n',
+         'val_positive_rate', 'val_pr_auc', 'val_precision', 'val_recall', 'val_roc_auc']
+    """
 
     bundle: ModelBundle
     history: list[dict[str, Any]]  # one record per epoch: loss and validation metrics
@@ -148,7 +165,7 @@ def fit(
     train_config: TrainConfig | None = None,
     *,
     name: str = "model",
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[TrainProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train an :class:`AttentionModel` on ``frame`` and return it as a bundle.
@@ -164,12 +181,24 @@ def fit(
         model_config: architecture (default: :class:`ModelConfig`).
         train_config: optimisation, split and seed (default: :class:`TrainConfig`).
         name: display name stored in the bundle.
-        on_progress: called every few steps and after every epoch.
+        on_progress: called every few steps and after every epoch with a
+            :class:`TrainProgress` (rows seen of those planned, epoch, loss and, after
+            an epoch, its validation metrics).
         should_stop: polled every step; returning True ends training cleanly and
             keeps the best model so far (the UI's Stop button).
 
     Raises:
         DataError: when the frame cannot be trained on (no target, one class, ...).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ecommerce").head(600)
+        >>> schema = nm.infer_schema(frame, target="purchased")
+        >>> seen = []
+        >>> result = nm.fit(frame, schema, nm.ModelConfig.preset("small"),
+        ...                 nm.TrainConfig(epochs=2), on_progress=seen.append)
+        >>> result.bundle.metrics["primary"], len(result.history), seen[-1].epoch
+        ('roc_auc', 2, 2)
     """
     model_config, config = model_config or ModelConfig(), train_config or TrainConfig()
     started = time.perf_counter()
@@ -271,7 +300,7 @@ def _optimise(
     config: TrainConfig,
     *,
     started: float,
-    on_progress: Callable[[Progress], None],
+    on_progress: Callable[[TrainProgress], None],
     should_stop: Callable[[], bool],
 ) -> _Run:
     """AdamW over the training rows with early stopping on the validation rows.
@@ -294,7 +323,8 @@ def _optimise(
     weights = _class_weights(rows["train"].target, encoders, config.class_weighting)
     weights = None if weights is None else weights.to(device)
     metric, higher = primary_metric(encoders.task)
-    state: dict[str, Any] = {"step": 0, "cancelled": False}
+    n_rows = len(rows["train"]) * n_epochs  # training rows planned (the progress total)
+    state: dict[str, Any] = {"step": 0, "rows": 0, "cancelled": False}
     best = {"score": -math.inf, "epoch": 0, "weights": copy.deepcopy(model.state_dict())}
     history: list[dict[str, Any]] = []
     stopped_early = False
@@ -305,10 +335,12 @@ def _optimise(
 
     for epoch in range(1, n_epochs + 1):
 
-        def report(loss: float, epoch: int = epoch) -> None:
-            elapsed = time.perf_counter() - started
-            eta = elapsed / max(state["step"], 1) * (n_steps - state["step"])
-            on_progress(Progress(epoch, n_epochs, state["step"], n_steps, loss, elapsed, eta))
+        def report(loss: float, epoch: int = epoch, validation: dict | None = None) -> None:
+            on_progress(TrainProgress(
+                done=state["rows"], total=n_rows, message=f"epoch {epoch}/{n_epochs}",
+                elapsed_s=time.perf_counter() - started, epoch=epoch, n_epochs=n_epochs,
+                loss=loss, validation=validation,
+            ))  # fmt: skip
 
         loss = train_one_epoch(
             model,
@@ -332,19 +364,7 @@ def _optimise(
                 **{f"val_{k}": v for k, v in validation.items()},
             }
         )
-        elapsed = time.perf_counter() - started
-        on_progress(
-            Progress(
-                epoch,
-                n_epochs,
-                state["step"],
-                n_steps,
-                loss,
-                elapsed,
-                elapsed / epoch * (n_epochs - epoch),
-                validation,
-            )
-        )
+        report(loss, validation=validation)
         score = _metric_value(validation, metric, higher)
         if score > best["score"]:
             best = {"score": score, "epoch": epoch, "weights": copy.deepcopy(model.state_dict())}
@@ -426,7 +446,8 @@ def train_one_epoch(
     level_dropout: float = 0.0,
     generator: torch.Generator | None = None,
 ) -> float:
-    """One pass over ``loader``; returns the mean loss. ``state['step']`` counts steps."""
+    """One pass over ``loader``; returns the mean loss. ``state['step']`` counts steps,
+    ``state['rows']`` the rows trained on."""
     model.train()
     device = next(model.parameters()).device
     total, count = 0.0, 0
@@ -443,6 +464,7 @@ def train_one_epoch(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         state["step"] += 1
+        state["rows"] = state.get("rows", 0) + len(y)
         total, count = total + loss.item() * len(y), count + len(y)
         if state["step"] % 10 == 0:
             report(total / count)

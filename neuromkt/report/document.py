@@ -20,12 +20,13 @@ import numpy as np
 import pandas as pd
 from plotly.offline import get_plotlyjs
 
-from neuromkt.act.drivers import IG_STEPS, Progress, pick_method
+from neuromkt.act.drivers import IG_STEPS, pick_method
 from neuromkt.act.scoring import validate_for_scoring
 from neuromkt.explain.attention import compute_attention
 from neuromkt.explain.attributions import attribute
 from neuromkt.explain.summaries import feature_ranking
 from neuromkt.model.inference import predict
+from neuromkt.progress import OnProgress, Tracker
 from neuromkt.report.html import e
 from neuromkt.report.sections import (
     ReportContext,
@@ -126,17 +127,15 @@ def _page(title: str, meta: list[str], kpis: list[tuple[str, str]], body: list[s
     )
 
 
-def _explain(bundle: ModelBundle, sample: pd.DataFrame, say: Progress) -> Attribution:
+def _explain(
+    bundle: ModelBundle, sample: pd.DataFrame, on_progress: OnProgress | None
+) -> Attribution:
     method = pick_method(len(sample))
     target = None
     if bundle.task == "multiclass":
         common = np.bincount(predict(bundle, sample).argmax(axis=1)).argmax()
         target = bundle.encoders.classes[int(common)]
-    return attribute(
-        bundle, sample, method, target=target, steps=IG_STEPS,
-        on_progress=lambda done, total: say(0.2 + 0.5 * done / max(total, 1),
-                                            "Computing attributions…"),
-    )  # fmt: skip
+    return attribute(bundle, sample, method, target=target, steps=IG_STEPS, on_progress=on_progress)
 
 
 def _body(ctx: ReportContext) -> list[str]:
@@ -171,7 +170,7 @@ def build_report(
     frame: pd.DataFrame,
     *,
     title: str | None = None,
-    progress: Progress | None = None,
+    on_progress: OnProgress | None = None,
     dataset_name: str | None = None,
     max_rows: int = MAX_EXPLAIN_ROWS,
     now: datetime | None = None,
@@ -183,7 +182,10 @@ def build_report(
         frame: The rows to report on (the model's columns; the outcome column adds
             the quality and targeting sections).
         title: The report's title (user text; escaped); a default names the outcome.
-        progress: Called with (fraction done, what is happening).
+        on_progress: Called now and then with a :class:`neuromkt.progress.Progress`
+            that counts rows through four passes: scoring every row, then reading the
+            attention, computing the attributions and drawing the charts of the rows
+            explained (``len(frame) + 3 × min(len(frame), max_rows)`` rows in all).
         dataset_name: The data set's name for the header (default: the file name in
             ``frame.attrs["source_name"]``).
         max_rows: Rows explained (a seeded sample of larger frames).
@@ -192,24 +194,32 @@ def build_report(
     Raises:
         DataError: ``frame`` lacks columns the model reads, or one holds the wrong kind
             of values (all named in one message).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> page = nm.build_report(bundle, nm.load_sample("ecommerce").head(300), max_rows=100)
+        >>> page.startswith("<!DOCTYPE html>"), '<section id="agreement">' in page
+        (True, True)
     """
-    say = progress or (lambda fraction, message: None)
     validate_for_scoring(bundle, frame)
-    say(0.02, "Scoring the rows…")
-    pred = predict(bundle, frame)
+    n, s = len(frame), min(len(frame), max_rows)
+    tracker = Tracker(on_progress, n + 3 * s)
+    tracker.update(0, "Scoring the rows")
+    pred = predict(bundle, frame, on_progress=tracker.part(0, "Scoring the rows"))
     scores = pred.max(axis=1) if pred.ndim == 2 else pred
-    sample = frame.sample(max_rows, random_state=0).sort_index() if len(frame) > max_rows else frame
+    sample = frame.sample(max_rows, random_state=0).sort_index() if n > max_rows else frame
     sample = sample.reset_index(drop=True)
-    say(0.1, "Reading the model's attention…")
-    maps = compute_attention(bundle, sample)
-    attribution = _explain(bundle, sample, say)
+    maps = compute_attention(
+        bundle, sample, on_progress=tracker.part(n, "Reading the model's attention")
+    )
+    attribution = _explain(bundle, sample, tracker.part(n + s, "Computing attributions"))
     classes = bundle.encoders.classes
     word = f"{bundle.target} = {classes[1]}" if bundle.task == "binary" else bundle.target
     ctx = ReportContext(bundle, frame, sample, scores, maps, attribution, word)
-    say(0.75, "Drawing the charts…")
+    tracker.update(n + 2 * s, "Drawing the charts")
     body = _body(ctx)
     meta, kpis = _header(ctx, dataset_name, now)
-    say(0.95, "Writing the page…")
     page = _page(title or f"What drives {bundle.target}", meta, kpis, body)
-    say(1.0, "Done.")
+    tracker.update(tracker.total, "Done")
     return page

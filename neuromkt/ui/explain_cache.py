@@ -12,7 +12,7 @@ from the chunked loop into an ``st.progress`` bar.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from typing import TYPE_CHECKING
@@ -29,6 +29,7 @@ from neuromkt.explain.agreement import (
 )
 from neuromkt.explain.attention import AttentionMaps, AttentionView, position_values
 from neuromkt.explain.attributions import METHODS, Attribution, attribute
+from neuromkt.progress import OnProgress, Progress
 from neuromkt.ui.attention_cache import CACHE_TTL_S, AttentionData, attention_data, maps_for
 
 if TYPE_CHECKING:
@@ -87,15 +88,16 @@ def explain_data(dataset: Dataset, bundle: ModelBundle, rows: int) -> AttentionD
 
 
 @contextmanager
-def _progress_bar(text: str) -> Iterator[Callable[[int, int], None]]:
-    """An ``st.progress`` bar driven by a (done, total) callback, removed when done.
+def _progress_bar(text: str) -> Iterator[OnProgress]:
+    """An ``st.progress`` bar driven by an ``on_progress`` callback, removed when done.
 
     Used inside the cached functions, so that a cache hit replays (and removes) it too.
     """
     bar = st.progress(0.0, text=text)
 
-    def update(done: int, total: int) -> None:
-        bar.progress(done / max(total, 1), text=f"{text} {done:,} of {total:,} rows")
+    def update(progress: Progress) -> None:
+        done, total = progress.done, progress.total
+        bar.progress(progress.fraction, text=f"{text} {done:,} of {total:,} {progress.unit}")
 
     try:
         yield update
@@ -150,7 +152,10 @@ def agreement_for(
 @st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
 def _deletion(key, settings, view, scope, _bundle, _frame, _attr, _attention) -> DeletionCurve:
     with _progress_bar("Removing inputs one by one…") as update:
-        return deletion_curve(_bundle, _frame, _attr, _attention, scope=scope, on_progress=update)
+        return deletion_curve(
+            _bundle, _frame, _attr, _attention, scope=scope,
+            on_progress=lambda done, total: update(Progress(done, total)),
+        )  # fmt: skip
 
 
 def deletion_for(

@@ -28,6 +28,7 @@ from neuromkt.ui.data_views import ACCEPTED_TYPES, load_upload, upload_limit_mb
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
+    from neuromkt.progress import Progress
     from neuromkt.ui.state import Dataset
 
 __all__ = [
@@ -158,11 +159,11 @@ def _score(
 ) -> Scored | None:
     bar = st.progress(0.0, text="Scoring…")
 
-    def progress(fraction: float, message: str) -> None:
-        bar.progress(min(max(fraction, 0.0), 1.0), text=message)
+    def update(progress: Progress) -> None:
+        bar.progress(progress.fraction, text=f"{progress.message}…")
 
     try:
-        frame = score_frame(bundle, source.frame, reasons=reasons, progress=progress)
+        frame = score_frame(bundle, source.frame, reasons=reasons, on_progress=update)
     except (DataError, ModelError) as exc:
         st.error(escape_markdown(exc), icon=":material/error:")
         return None

@@ -71,7 +71,7 @@ def report_controls(bundle: ModelBundle, dataset: Dataset, title: str) -> BuiltR
     try:
         html = build_report(
             bundle, dataset.frame, title=title or None, dataset_name=dataset.name,
-            progress=lambda fraction, message: bar.progress(min(fraction, 1.0), text=message),
+            on_progress=lambda p: bar.progress(p.fraction, text=f"{p.message}…"),
         )  # fmt: skip
     except (DataError, ModelError) as exc:
         st.error(escape_markdown(exc), icon=":material/error:")

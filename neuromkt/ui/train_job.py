@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from neuromkt.errors import NeuromktError
-from neuromkt.model.training import Progress, TrainResult, fit
+from neuromkt.model.training import TrainProgress, TrainResult, fit
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -83,7 +83,7 @@ class TrainingJob:
     time_budget_s: float | None = None
     stop: threading.Event = field(default_factory=threading.Event)
     status: str = "waiting"
-    progress: Progress | None = None
+    progress: TrainProgress | None = None
     steps: list[tuple[float, float]] = field(default_factory=list)
     epochs: list[dict[str, Any]] = field(default_factory=list)
     result: TrainResult | None = None
@@ -101,29 +101,31 @@ class TrainingJob:
         """Ask training to end after the current step (keeps the best model so far)."""
         self.stop.set()
 
-    def record(self, progress: Progress) -> None:
+    def record(self, progress: TrainProgress) -> None:
         """The ``on_progress`` callback of ``fit`` (called in the training thread)."""
-        per_epoch = max(progress.n_steps / max(progress.n_epochs, 1), 1.0)
+        per_epoch = max(progress.total / max(progress.n_epochs, 1), 1.0)  # training rows
         with self._lock:
             self.progress = progress
             if progress.validation is None:
-                self.steps.append((progress.step / per_epoch, progress.loss))
+                self.steps.append((progress.done / per_epoch, progress.loss))
             else:
                 record = {"epoch": progress.epoch, "loss": progress.loss}
                 record |= {f"val_{k}": v for k, v in progress.validation.items()}
                 self.epochs.append(record)
 
-    def snapshot(self) -> tuple[Progress | None, list[tuple[float, float]], list[dict[str, Any]]]:
+    def snapshot(
+        self,
+    ) -> tuple[TrainProgress | None, list[tuple[float, float]], list[dict[str, Any]]]:
         """Copies of the latest progress, the running losses and the epoch records."""
         with self._lock:
             return self.progress, list(self.steps), list(self.epochs)
 
     def fraction_done(self) -> float:
-        """How far training is, 0..1: by steps, or by the time limit when that is nearer."""
+        """How far training is, 0..1: by rows, or by the time limit when that is nearer."""
         progress = self.progress
-        if progress is None or not progress.n_steps:
+        if progress is None or not progress.total:
             return 0.0
-        done = progress.step / progress.n_steps
+        done = progress.fraction
         if self.time_budget_s:
             done = max(done, progress.elapsed_s / self.time_budget_s)
         return min(1.0, done)
@@ -131,7 +133,7 @@ class TrainingJob:
     def seconds_left(self) -> float | None:
         """At most how long training still takes (planned epochs or time limit)."""
         progress = self.progress
-        if progress is None:
+        if progress is None or progress.eta_s is None:
             return None
         left = progress.eta_s
         if self.time_budget_s:
