@@ -1,45 +1,50 @@
-"""neuromkt dashboard: the router.
+"""neuromkt dashboard, Home: what neuromkt does, one click to a sample, how the pages fit.
 
-Run it with ``make run`` (or ``streamlit run app.py``). Pages live in ``views/``;
-add a page by adding one ``st.Page`` line to ``_pages()``.
+Run it with ``make run`` (or ``streamlit run app.py``). The other pages are the scripts
+in ``pages/`` (Streamlit's pages-directory convention: ``pages/1_Data.py`` is served at
+``/Data``); each one, like this one, starts with ``setup_page``.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from neuromkt.ui import escape_markdown
-from neuromkt.ui.server import configure_torch_threads, freeze_startup_objects
-from neuromkt.ui.sidebar import render_sidebar
-from neuromkt.ui.state import init_state
+from neuromkt.data.samples import SAMPLES
+from neuromkt.ui.page import setup_page
+from neuromkt.ui.state import DATA_PAGE, try_sample
 
+setup_page()
+st.title("neuromkt")
+st.markdown(
+    "**Attention analytics for marketers.** Upload behaviour data — sessions, ad "
+    "impressions, search keywords, clickstreams — and train an attention model on it "
+    "right here in the browser. Then see what the model attends to, feature by feature "
+    "and word by word, side by side with Captum attributions that check it."
+)
 
-def _pages() -> list[st.Page]:
-    """Every page of the dashboard, in menu order."""
-    return [
-        st.Page("views/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("views/data.py", title="Data", icon=":material/table:"),
-        st.Page("views/train.py", title="Train", icon=":material/model_training:"),
-        st.Page("views/attention.py", title="Attention", icon=":material/visibility:"),
-        st.Page("views/explain.py", title="Explain", icon=":material/insights:"),
-        st.Page("views/predict.py", title="Predict & what-if", icon=":material/target:"),
-        st.Page("views/report.py", title="Report", icon=":material/summarize:"),
-    ]
+st.subheader("Start with a sample")
+for column, spec in zip(st.columns(len(SAMPLES)), SAMPLES.values(), strict=True):
+    with column, st.container(border=True, height="stretch"):
+        with st.container(height="stretch"):  # pushes the button to the card's bottom
+            st.markdown(f"**{spec.title}**")
+            st.caption(f"{spec.n_rows:,} rows · outcome: `{spec.target}`")
+            st.write(spec.description)
+        if st.button("Try the sample", key=f"home_try_{spec.key}", type="primary"):
+            try_sample(spec.key)
+            st.switch_page(DATA_PAGE)
 
+st.page_link(DATA_PAGE, label="Or upload your own data", icon=":material/upload_file:")
 
-def main() -> None:
-    """Configure the page, set up session state, draw the shared sidebar, run the page."""
-    freeze_startup_objects()  # once per process: keeps Streamlit's GC after each run cheap
-    # An emoji icon: Streamlit draws it locally, while a Material favicon is fetched
-    # from fonts.gstatic.com, which fails offline.
-    st.set_page_config(page_title="neuromkt", page_icon="🧠", layout="wide")
-    if problem := configure_torch_threads():  # once per process: one core left free
-        st.warning(escape_markdown(problem), icon=":material/warning:")
-    init_state()
-    page = st.navigation(_pages())
-    render_sidebar()
-    page.run()
-
-
-if __name__ == "__main__":
-    main()
+st.subheader("How it works")
+steps = [
+    ("Data", "Upload a table (one row per session, customer or impression) and pick the outcome."),
+    ("Train", "Train a small attention model on it, right here in the browser."),
+    ("Attention", "See which features and which words or events the model attends to."),
+    ("Explain", "Check attention against Captum attributions, per feature and per token."),
+    ("Predict", "Score new rows and try what-if changes to one customer or session."),
+    ("Report", "Download a standalone HTML report to share the findings."),
+]
+for column, (number, (name, text)) in zip(st.columns(len(steps)), enumerate(steps, 1), strict=True):
+    with column:
+        st.markdown(f"**{number}. {name}**")
+        st.caption(text)

@@ -40,7 +40,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from _common import print_table, timed  # noqa: E402
 
-PAGE = ROOT / "views" / "attention.py"
+PAGE = ROOT / "pages" / "3_Attention.py"
 SPEED_TARGET_S = 2.0  # attention maps of 10,000 rows on CPU
 RERENDER_TARGET_S = 0.5  # page re-render after a control change
 # browser_s: the click (pointerdown) that changes a control until the rerun's result is
@@ -49,15 +49,16 @@ RERENDER_TARGET_S = 0.5  # page re-render after a control change
 _BROWSER_COLUMNS = ["step", "browser_s", "server_s", "target_s"]
 
 # The Attention page with a data set and a model already in the session: the browser
-# test and --browser serve this instead of clicking through Data and Train.
+# test and --browser serve this (as Home of a copy of the app, see _launch.harness_app)
+# instead of clicking through Data and Train. The page runs in full, setup_page and all.
 HARNESS = """
 import os
+import runpy
 import time
 import streamlit as st
 from neuromkt.model.bundle import load_bundle
 from neuromkt.data.samples import SAMPLES
-from neuromkt.ui.server import configure_torch_threads, freeze_startup_objects
-from neuromkt.ui.sidebar import render_sidebar
+from neuromkt.ui.server import freeze_startup_objects
 from neuromkt.ui.state import (current_bundle, current_dataset, init_state, sample_dataset,
                                set_bundle, set_dataset)
 
@@ -65,9 +66,7 @@ from neuromkt.ui.state import (current_bundle, current_dataset, init_state, samp
 def _bundle(path):
     return load_bundle(path)
 
-freeze_startup_objects()  # as app.py does
-st.set_page_config(page_title="neuromkt", page_icon="🧠", layout="wide")
-configure_torch_threads()
+freeze_startup_objects()  # as setup_page does first, before any session state exists
 init_state()
 key = os.environ["NM_ATT_SAMPLE"]
 if current_dataset() is None:
@@ -76,11 +75,8 @@ if current_dataset() is None:
     set_dataset(frame.head(rows) if rows else frame, SAMPLES[key].title, schema, sample_key=key)
 if current_bundle() is None:
     set_bundle(_bundle(os.environ["NM_ATT_BUNDLE"]))
-page = st.navigation([st.Page(os.environ["NM_ATT_PAGE"], title="Attention",
-                              icon=":material/visibility:")])
-render_sidebar()
 started = time.perf_counter()
-page.run()
+runpy.run_path(os.environ["NM_ATT_PAGE"], run_name="__main__")
 with open(os.environ["NM_ATT_RUNS"], "a") as runs:  # the server's own time per script run
     print(f"{time.perf_counter() - started:.4f}", file=runs)
 """
@@ -232,44 +228,16 @@ def serve_attention_page(
     bundle_dir: Path, *, sample: str = "ecommerce", rows: int = 0, page: Path = PAGE
 ) -> Iterator[ServedPage]:
     """Serve the Attention page (data set and model preloaded) until the block ends."""
-    from _launch import free_port
+    from _launch import harness_app, running_app
 
-    port = free_port()
     with tempfile.TemporaryDirectory(prefix="nm-att-") as tmp:
-        entry, runs = Path(tmp) / "entry.py", Path(tmp) / "runs.txt"
-        entry.write_text(HARNESS, encoding="utf-8")
-        env = {**os.environ, "NM_ATT_SAMPLE": sample, "NM_ATT_ROWS": str(rows),
-               "NM_ATT_BUNDLE": str(bundle_dir), "NEUROMKT_HOME": str(Path(tmp) / "home"),
-               "NM_ATT_PAGE": str(page),
+        entry = harness_app(Path(tmp), HARNESS)
+        runs = Path(tmp) / "runs.txt"
+        env = {"NM_ATT_SAMPLE": sample, "NM_ATT_ROWS": str(rows),
+               "NM_ATT_BUNDLE": str(bundle_dir), "NM_ATT_PAGE": str(page),
                "NM_ATT_RUNS": str(runs)}  # fmt: skip
-        log = Path(tmp) / "streamlit.log"
-        command = [sys.executable, "-m", "streamlit", "run", str(entry),
-                   "--server.headless", "true", "--server.port", str(port),
-                   "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
-                   "--browser.gatherUsageStats", "false"]  # fmt: skip
-        with open(log, "wb") as sink:
-            process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=sink, stderr=sink)
-        try:
-            _wait_healthy(f"http://127.0.0.1:{port}", process, log)
-            yield ServedPage(f"http://127.0.0.1:{port}", runs)
-        finally:
-            process.terminate()
-            process.wait(timeout=20)
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path) -> None:
-    import urllib.request
-
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2):
-                return
-        except OSError:
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not start:\n{log.read_text()}")
+        with running_app(Path(tmp) / "home", entry=entry, env=env) as url:
+            yield ServedPage(url, runs)
 
 
 # Armed just before the click that changes the control. The start is the click's

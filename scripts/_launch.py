@@ -15,7 +15,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -58,13 +58,43 @@ def _wait_healthy(url: str, process: subprocess.Popen[bytes], log: Path) -> None
     )
 
 
+def harness_app(folder: Path, code: str) -> Path:
+    """Write an app whose pages are the dashboard's own, with ``code`` in place of Home.
+
+    ``code`` goes to ``folder/app.py`` and ``folder/pages`` links to the dashboard's
+    ``pages/``, so Streamlit serves the folder as it serves the dashboard (every
+    link of the sidebar's menu resolves to the real page). A benchmark or a test uses
+    it to put a data set and a model in the session, then run one page.
+
+    Args:
+        folder: A new folder, or an empty one (a temporary one).
+        code: The entry script's source.
+
+    Returns:
+        The entry script, to pass to :func:`running_app`.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    entry = folder / "app.py"
+    entry.write_text(code, encoding="utf-8")
+    (folder / "pages").symlink_to(ROOT / "pages", target_is_directory=True)
+    return entry
+
+
 @contextmanager
-def running_app(home: Path | None = None, port: int | None = None) -> Iterator[str]:
+def running_app(
+    home: Path | None = None,
+    port: int | None = None,
+    *,
+    entry: Path = ROOT / "app.py",
+    env: Mapping[str, str] | None = None,
+) -> Iterator[str]:
     """Run ``streamlit run app.py`` headless until the block ends; yield its base URL.
 
     Args:
         home: The ``NEUROMKT_HOME`` folder for the app (a fresh temporary one if None).
         port: The port to serve on (a free one if None).
+        entry: The script to run: the dashboard's ``app.py``, or a :func:`harness_app`.
+        env: More environment variables for the server.
 
     Yields:
         The base URL, e.g. ``http://127.0.0.1:8765``.
@@ -72,10 +102,10 @@ def running_app(home: Path | None = None, port: int | None = None) -> Iterator[s
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory(prefix="neuromkt-app-") as tmp:
-        env = {**os.environ, "NEUROMKT_HOME": str(home or Path(tmp) / "home")}
+        env = {**os.environ, **(env or {}), "NEUROMKT_HOME": str(home or Path(tmp) / "home")}
         log = Path(tmp) / "streamlit.log"
         command = [
-            sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"),
+            sys.executable, "-m", "streamlit", "run", str(entry),
             "--server.headless", "true",
             "--server.port", str(port),
             "--server.address", "127.0.0.1",

@@ -11,13 +11,15 @@ from streamlit.testing.v1 import AppTest
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.ui import explain_cache
 from neuromkt.ui import explain_views as ev
-from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
+from neuromkt.ui.state import EXPLAIN_PAGE, KEY_BUNDLE, KEY_DATASET, Dataset
 
-PAGE = str(Path(__file__).resolve().parents[1] / "views" / "explain.py")
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
 
 def _app(frame=None, bundle=None, schema=None) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=300)
+    """The page as a first visit opens it (no run of Home before), with this session state."""
+    at = AppTest.from_file(APP, default_timeout=300)
+    at.switch_page(EXPLAIN_PAGE)
     if frame is not None:
         schema = schema or bundle.schema
         at.session_state[KEY_DATASET] = Dataset(frame, "sample", schema, frame_fingerprint(frame))
@@ -37,12 +39,9 @@ def rows(ecommerce_frame):
     return ecommerce_frame.head(80)
 
 
-@pytest.fixture
-def links(monkeypatch) -> list[str]:
-    """Pages the guards link to (run alone, the page has no navigation to resolve them)."""
-    seen: list[str] = []
-    monkeypatch.setattr(st, "page_link", lambda page, **kw: seen.append(page))
-    return seen
+def _guard_links(at: AppTest) -> list[str]:
+    """The URL paths of the page links in the main area (the guard's "Go to …")."""
+    return [link.proto.page for link in at.main.get("page_link")]
 
 
 @pytest.fixture
@@ -61,17 +60,17 @@ def calls(monkeypatch) -> list[str]:
     return seen
 
 
-def test_without_data_the_page_says_what_to_do(links) -> None:
+def test_without_data_the_page_says_what_to_do() -> None:
     at = _ok(_app().run())
     assert "No data yet" in at.info[0].value
-    assert links == [DATA_PAGE]
+    assert _guard_links(at) == ["Data"]
     assert not at.get("plotly_chart")
 
 
-def test_without_a_model_the_page_says_what_to_do(rows, tiny_bundle, links) -> None:
+def test_without_a_model_the_page_says_what_to_do(rows, tiny_bundle) -> None:
     at = _ok(_app(rows, schema=tiny_bundle.schema).run())
     assert "No model yet" in at.info[0].value
-    assert links == [TRAIN_PAGE]
+    assert _guard_links(at) == ["Train"]
 
 
 def test_missing_model_columns_are_named(rows, tiny_bundle) -> None:

@@ -11,18 +11,25 @@ from typing import Any
 
 import pandas as pd
 import pytest
+import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.samples import SAMPLES
 from neuromkt.data.schema import infer_schema
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.sidebar import headline_metric
+from neuromkt.ui.sidebar import MENU, headline_metric
 from neuromkt.ui.state import (
+    ATTENTION_PAGE,
     DATA_PAGE,
+    EXPLAIN_PAGE,
+    HOME_PAGE,
     KEY_BUNDLE,
     KEY_DATASET,
     KEY_SCHEMA_VERSION,
+    PREDICT_PAGE,
+    REPORT_PAGE,
+    TRAIN_PAGE,
     W_DIST_COLUMN,
     W_RATE_COLUMN,
     W_ROLES,
@@ -272,6 +279,58 @@ def test_sidebar_shows_the_current_data_set() -> None:
     captions = " ".join(caption.value for caption in at.sidebar.caption)
     assert "bought (binary)" in captions
     assert "None yet — train one" in captions
+
+
+# ---------------------------------------------------------------- every page sets itself up
+
+# Every page with the title it shows and its name in the browser tab.
+PAGES = [
+    (HOME_PAGE, "neuromkt", "neuromkt"),
+    (DATA_PAGE, "Data", "Data · neuromkt"),
+    (TRAIN_PAGE, "Train", "Train · neuromkt"),
+    (ATTENTION_PAGE, "Attention", "Attention · neuromkt"),
+    (EXPLAIN_PAGE, "Explain", "Explain · neuromkt"),
+    (PREDICT_PAGE, "Predict & what-if", "Predict & what-if · neuromkt"),
+    (REPORT_PAGE, "Report", "Report · neuromkt"),
+]
+
+
+@pytest.mark.parametrize(("path", "title", "tab"), PAGES, ids=[p[1] for p in PAGES])
+def test_a_page_opened_first_sets_itself_up(
+    path: str, title: str, tab: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page opened by its URL runs alone (Streamlit runs no Home before it): its own
+    first call gives it the wide layout, its tab title, session state and the sidebar."""
+    configs: list[dict[str, Any]] = []
+    set_page_config = st.set_page_config
+
+    def recording(**kwargs: Any) -> None:
+        configs.append(kwargs)
+        set_page_config(**kwargs)
+
+    monkeypatch.setattr(st, "set_page_config", recording)
+    at = AppTest.from_file(APP, default_timeout=60)
+    if path != HOME_PAGE:
+        at.switch_page(path)
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == title
+    assert configs == [{"page_title": tab, "page_icon": "🧠", "layout": "wide"}]
+    assert at.session_state[KEY_DATASET] is None and at.session_state[KEY_BUNDLE] is None
+    menu = [link.proto.label for link in at.sidebar.get("page_link")]
+    assert menu == ["Home", "Data", "Train", "Attention", "Explain", "Predict & what-if", "Report"]
+    headings = [markdown.value for markdown in at.sidebar.markdown]
+    assert headings == ["##### Data set", "##### Model"]
+
+
+def test_the_menu_lists_every_page_in_the_folders_order() -> None:
+    """Each script in pages/ is in the sidebar's menu, in Streamlit's order (the number)."""
+    root = Path(APP).parent
+    scripts = sorted((root / "pages").glob("*.py"), key=lambda p: int(p.name.split("_")[0]))
+    assert [path for path, _, _ in MENU] == [HOME_PAGE] + [
+        str(p.relative_to(root)) for p in scripts
+    ]
+    assert [path for path, _, _ in MENU] == [path for path, _, _ in PAGES]
 
 
 # ---------------------------------------------------------------- small helpers

@@ -20,10 +20,9 @@ from neuromkt.ui.predict_views import (
     W_TOP_PCT,
     W_UPLOAD,
 )
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
+from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, PREDICT_PAGE, Dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "views/predict.py"
 
 
 def _dataset(frame: pd.DataFrame) -> Dataset:
@@ -35,7 +34,7 @@ def _page(bundle=None, frame: pd.DataFrame | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state[KEY_BUNDLE] = bundle
     at.session_state[KEY_DATASET] = None if frame is None else _dataset(frame)
-    at.switch_page(PAGE).run()
+    at.switch_page(PREDICT_PAGE).run()
     assert not at.exception
     return at
 

@@ -10,10 +10,9 @@ from streamlit.testing.v1 import AppTest
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.schema import infer_schema
 from neuromkt.ui.report_views import KEY_REPORT, W_REPORT_BUILD, W_REPORT_TITLE
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
+from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, REPORT_PAGE, Dataset
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
-PAGE = "views/report.py"
 
 
 def _page(bundle=None, frame: pd.DataFrame | None = None) -> AppTest:
@@ -23,7 +22,7 @@ def _page(bundle=None, frame: pd.DataFrame | None = None) -> AppTest:
         schema = infer_schema(frame, target="purchased").with_role("events", "text", frame)
         dataset = Dataset(frame, "<b>sessions</b>.csv", schema, frame_fingerprint(frame))
         at.session_state[KEY_DATASET] = dataset
-    at.switch_page(PAGE).run()
+    at.switch_page(REPORT_PAGE).run()
     assert not at.exception
     return at
 

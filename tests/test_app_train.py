@@ -22,7 +22,7 @@ from neuromkt.model.network import ModelConfig
 from neuromkt.model.registry import Registry
 from neuromkt.model.train_config import TrainConfig
 from neuromkt.model.training import fit
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
+from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
 from neuromkt.ui.train_job import start_job
 from neuromkt.ui.train_settings import W_EPOCHS, W_MAX_TOKENS, W_ROW_BUDGET, W_SIZE, W_TIME_LIMIT
 from neuromkt.ui.train_views import (
@@ -42,7 +42,6 @@ from neuromkt.ui.train_views import (
 )
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
-TRAIN_PAGE = "views/train.py"
 BINARY_CARDS = ["AUC", "PR-AUC", "Accuracy", "F1", "Log loss"]
 
 

@@ -25,8 +25,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import streamlit as st
-from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 
 import neuromkt.model.bundle as bundle_module
@@ -35,11 +33,11 @@ from neuromkt.errors import ModelError
 from neuromkt.model.bundle import bundle_to_zip_bytes, load_bundle, save_bundle
 from neuromkt.model.inference import predict
 from neuromkt.model.registry import BUSY_MESSAGE, Registry
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
+from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
 from neuromkt.ui.train_views import W_SAVE, W_SAVE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
-TRAIN_PAGE = str(ROOT / "views" / "train.py")
+APP = str(ROOT / "app.py")
 CHILD_TIMEOUT_S = 120
 
 # The child process. argv: home, mode ("registry" or "folder"), point. With point
@@ -260,23 +258,10 @@ def test_full_disk_while_replacing_keeps_the_old_model(
 
 
 @pytest.fixture
-def links(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Run alone, a page has no navigation to resolve links against: record them instead."""
-    seen: list[str] = []
-
-    def record(*args: Any, **kwargs: Any) -> None:
-        seen.append(str(args[-1] if args else kwargs.get("page")))
-
-    monkeypatch.setattr(st, "page_link", record)
-    monkeypatch.setattr(DeltaGenerator, "page_link", record)
-    return seen
-
-
-@pytest.fixture
-def train_page(ecommerce_frame, tiny_bundle, links) -> AppTest:
+def train_page(ecommerce_frame, tiny_bundle) -> AppTest:
     """The Train page with 300 sample rows as the data set and the tiny model loaded."""
     frame = ecommerce_frame.head(300)
-    at = AppTest.from_file(TRAIN_PAGE, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=120).switch_page(TRAIN_PAGE)
     dataset = Dataset(frame, "300 rows", tiny_bundle.schema, frame_fingerprint(frame))
     at.session_state[KEY_DATASET] = dataset
     at.session_state[KEY_BUNDLE] = tiny_bundle

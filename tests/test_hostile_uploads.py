@@ -25,9 +25,7 @@ from typing import Any
 
 import pandas as pd
 import pytest
-import streamlit as st
 import torch
-from streamlit.delta_generator import DeltaGenerator
 from streamlit.testing.v1 import AppTest
 from test_data import BAD, GOOD  # the data-intake corpus: reused, not copied
 
@@ -38,35 +36,20 @@ from neuromkt.model.registry import Registry
 from neuromkt.ui.data_views import ACCEPTED_TYPES
 from neuromkt.ui.predict_views import KEY_SCORED, Scored
 from neuromkt.ui.predict_views import W_UPLOAD as W_PREDICT_UPLOAD
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, Dataset
+from neuromkt.ui.state import DATA_PAGE, KEY_BUNDLE, KEY_DATASET, PREDICT_PAGE, TRAIN_PAGE, Dataset
 from neuromkt.ui.state import W_UPLOAD as W_DATA_UPLOAD
 from neuromkt.ui.train_models import zip_file_name
 from neuromkt.ui.train_views import W_SAVE, W_SAVE_NAME
 from neuromkt.ui.train_views import W_UPLOAD as W_MODEL_UPLOAD
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA_PAGE = str(ROOT / "views" / "data.py")
-TRAIN_PAGE = str(ROOT / "views" / "train.py")
-PREDICT_PAGE = str(ROOT / "views" / "predict.py")
+APP = str(ROOT / "app.py")
 PREVIOUS = pd.DataFrame({"spend": [1.5, 2.5, 3.0, 4.0], "channel": ["web", "app"] * 2,
                          "bought": [0, 1, 1, 0]})  # fmt: skip
 RUN_ID = re.compile(r"^\d{8}-\d{6}-[0-9a-f]{12}$")
 
 
 # ---------------------------------------------------------------- helpers
-
-
-@pytest.fixture(autouse=True)
-def links(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Run alone, a page has no navigation to resolve links against: record them instead."""
-    seen: list[str] = []
-
-    def record(*args: Any, **kwargs: Any) -> None:
-        seen.append(str(args[-1] if args else kwargs.get("page")))
-
-    monkeypatch.setattr(st, "page_link", record)
-    monkeypatch.setattr(DeltaGenerator, "page_link", record)
-    return seen
 
 
 def _ok(at: AppTest) -> AppTest:
@@ -114,7 +97,7 @@ def data_page() -> AppTest:
     """The Data page with a small table already loaded."""
     from neuromkt.data.schema import infer_schema
 
-    at = AppTest.from_file(DATA_PAGE, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=120).switch_page(DATA_PAGE)
     at.session_state[KEY_DATASET] = _dataset(PREVIOUS, "previous.csv", infer_schema(PREVIOUS))
     return _ok(at.run())
 
@@ -163,7 +146,7 @@ def last_scored(ecommerce_frame, tiny_bundle) -> Scored:
 @pytest.fixture
 def predict_page(tiny_bundle, last_scored: Scored) -> AppTest:
     """The Predict page with a model, no data set (so: upload a file), and a scored file."""
-    at = AppTest.from_file(PREDICT_PAGE, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=120).switch_page(PREDICT_PAGE)
     at.session_state[KEY_BUNDLE] = tiny_bundle
     at.session_state[KEY_SCORED] = last_scored
     return _ok(at.run())
@@ -301,7 +284,7 @@ _CASES = [
 def train_page(ecommerce_frame, tiny_bundle) -> AppTest:
     """The Train page with sample rows as the data set and the tiny model loaded."""
     frame = ecommerce_frame.head(300)
-    at = AppTest.from_file(TRAIN_PAGE, default_timeout=120)
+    at = AppTest.from_file(APP, default_timeout=120).switch_page(TRAIN_PAGE)
     at.session_state[KEY_DATASET] = _dataset(frame, "300 rows", tiny_bundle.schema)
     at.session_state[KEY_BUNDLE] = tiny_bundle
     return _ok(at.run())

@@ -1,8 +1,9 @@
 """The Streamlit side of neuromkt: session state, cached views and shared widgets.
 
 This package is the only part of ``neuromkt`` that imports Streamlit; the rest runs
-under plain pytest and in a notebook. Pages import from its modules directly
-(``neuromkt.ui.state``, ``neuromkt.ui.sidebar``, ``neuromkt.ui.data_views``).
+under plain pytest and in a notebook. Pages import from its modules directly: each
+starts with ``neuromkt.ui.page.setup_page``, then uses ``neuromkt.ui.state`` and its
+own views (``neuromkt.ui.data_views`` …).
 """
 
 from __future__ import annotations

@@ -1,7 +1,6 @@
 """The pickers of the Attention page: view, sections, segment and row.
 
-Every widget key of the page is a constant here, prefixed ``att_``; they are
-re-exported by :mod:`neuromkt.ui.attention_views`, which the page imports.
+Every widget key of the page is a constant here, prefixed ``att_``.
 """
 
 from __future__ import annotations

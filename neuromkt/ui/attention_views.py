@@ -1,8 +1,9 @@
-"""The widgets of the Attention page: charts, tables, the headline and the row summary.
+"""The widgets of the Attention page: its sections, charts, tables, headline and row summary.
 
 The results they show come from :mod:`neuromkt.ui.attention_cache` (cached by
-content) and the pickers from :mod:`neuromkt.ui.attention_controls`; both are
-re-exported here so the page needs one import.
+content) and the pickers from :mod:`neuromkt.ui.attention_controls`. Each section
+of the page (overview, segments, words and events, one row) is one function here; the
+last three are fragments, so that their own controls rerun only them.
 """
 
 from __future__ import annotations
@@ -16,10 +17,19 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from neuromkt.act.export import to_csv_bytes
-from neuromkt.explain.attention import AttentionMaps
+from neuromkt.errors import DataError
+from neuromkt.explain.attention import AttentionMaps, AttentionView
 from neuromkt.figures._style import export_config
-from neuromkt.figures.attention import token_outcome_bar, token_scatter
-from neuromkt.ui import escape_markdown
+from neuromkt.figures.attention import (
+    feature_bar,
+    highlight_html,
+    layer_head_heatmap,
+    segment_heatmap,
+    token_matrix_heatmap,
+    token_outcome_bar,
+    token_scatter,
+)
+from neuromkt.ui import attention_cache, attention_controls, escape_markdown
 from neuromkt.ui.attention_cache import (
     CACHE_TTL_S,
     AttentionData,
@@ -30,13 +40,18 @@ from neuromkt.ui.attention_cache import (
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
+    from neuromkt.ui.state import Dataset
 
 __all__ = [
     "chart",
     "csv_download",
     "headline",
+    "overview_section",
+    "row_section",
     "row_summary",
+    "segment_section",
     "token_table_view",
+    "words_section",
     "words_tab",
 ]
 
@@ -205,3 +220,145 @@ def row_summary(detail: RowDetail, data: AttentionData, bundle: ModelBundle) -> 
             escape_markdown(data.frame.at[detail.row, bundle.target]),
         )
     row_m.metric("Row", f"{detail.row}")
+
+
+# ---------------------------------------------------------------- the page's sections
+# Each section is a tab that runs only while it is open (a control change redraws one
+# section's charts, not the page's); the last three are fragments: their own controls
+# rerun only that section.
+
+
+def overview_section(overview: GlobalResult, view: AttentionView) -> None:
+    """Columns ranked by attention, next to every layer and head."""
+    bar_col, heat_col = st.columns([5, 6], gap="large")
+    with bar_col:
+        chart(
+            feature_bar,
+            overview.features,
+            title=f"Columns ranked by attention ({view.describe()})",
+            key="att_feature_bar",
+            filename="attention_ranked",
+        )
+        st.caption(
+            "Each bar is the average share of the model's attention that goes to a column, "
+            "over all rows; longer bars are read more. A text or event column adds up its "
+            "words. Hover for the exact value, median and spread."
+        )
+        csv_download(overview.features, file_name="attention_ranked.csv", key="att_dl_ranked")
+    with heat_col:
+        chart(
+            layer_head_heatmap,
+            overview.layer_heads,
+            title="Every layer and head",
+            key="att_layer_heads",
+            filename="attention_layers_heads",
+        )
+        st.caption(
+            "One column per attention head, grouped by layer: brighter cells mean that head "
+            "looks at that column more. Heads that disagree are normal; they specialise."
+        )
+        csv_download(
+            overview.layer_heads, file_name="attention_layers_heads.csv", key="att_dl_heads"
+        )
+
+
+@st.fragment
+def segment_section(
+    dataset: Dataset,
+    bundle: ModelBundle,
+    maps: AttentionMaps,
+    data: AttentionData,
+    view: AttentionView,
+) -> None:
+    """Attention per column for each segment of rows, with its own segment picker."""
+    by, diff = attention_controls.segment_picker(dataset, bundle)
+    try:
+        segments = attention_cache.segment_result(maps, data, view, by)
+    except DataError as exc:
+        st.warning(escape_markdown(exc), icon=":material/warning:")
+        return
+    chart(
+        segment_heatmap,
+        segments,
+        diverging=diff,
+        title="Attention by segment",
+        key="att_segments",
+        filename="attention_segments",
+    )
+    st.caption(
+        "Red: this segment's rows get more attention on the column than rows overall; "
+        "blue: less. Switch off the difference to see the attention itself."
+        if diff
+        else "Each cell is the average attention on a column for the rows of one segment; "
+        "compare along a row to see where the model reads differently."
+    )
+    csv_download(segments, file_name="attention_segments.csv", key="att_dl_segments")
+
+
+@st.fragment
+def words_section(
+    bundle: ModelBundle, maps: AttentionMaps, data: AttentionData, view: AttentionView
+) -> None:
+    """A tab per text or event column, with the least count a token needs to be shown."""
+    min_count = st.slider(
+        "Leave out tokens found in fewer rows than",
+        2,
+        200,
+        20,
+        key=attention_controls.W_MIN_COUNT,
+        help="Rare tokens have noisy averages; raise this to see only common ones.",
+    )
+    text_columns = [e.name for e in bundle.encoders.text]
+    tabs = st.tabs([escape_markdown(c) for c in text_columns])
+    for tab, column in zip(tabs, text_columns, strict=True):
+        with tab:
+            result = attention_cache.token_result(maps, data, view, column, min_count)
+            words_tab(result, column, task=bundle.task, min_count=min_count)
+
+
+@st.fragment
+def row_section(
+    bundle: ModelBundle, maps: AttentionMaps, data: AttentionData, view: AttentionView
+) -> None:
+    """One picked row: its score, its words highlighted, its columns and token matrix."""
+    row = attention_controls.row_picker(maps, data, bundle)
+    if row is None:
+        return
+    detail = attention_cache.row_detail(bundle, maps, data, view, row)
+    row_summary(detail, data, bundle)
+    text_columns = [e.name for e in bundle.encoders.text]
+    for column in text_columns:
+        tokens = detail.tokens[detail.tokens["column"] == column]
+        st.html(highlight_html(data.frame.at[row, column], tokens, label=column))
+    if text_columns:
+        st.caption(
+            "Darker words got more of the model's attention in this row (hover for "
+            "the value). Struck-through words came after the model's length limit; "
+            "dotted ones were unknown to it."
+        )
+    row_col, matrix_col = st.columns([5, 6], gap="large")
+    with row_col:
+        chart(
+            feature_bar,
+            detail.features,
+            title=f"Row {row}: attention per column",
+            key="att_row_bar",
+            filename=f"attention_row_{row}",
+        )
+        st.caption("The same ranking as above, for this row only, with its values.")
+        csv_download(detail.features, file_name=f"attention_row_{row}.csv", key="att_dl_row")
+    with matrix_col:
+        chart(
+            token_matrix_heatmap,
+            detail.matrix,
+            title=f"Who attends to whom, row {row} ({view.describe()})",
+            key="att_matrix",
+            filename=f"attention_matrix_{row}",
+        )
+        st.caption(
+            "Every token of the row looking at every other (read across a row). The "
+            "top row is [CLS], the one the score is read from."
+        )
+        csv_download(
+            detail.matrix, file_name=f"attention_matrix_row_{row}.csv", key="att_dl_matrix"
+        )

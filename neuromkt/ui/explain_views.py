@@ -1,7 +1,9 @@
-"""The widgets of the Explain page: settings, pickers, charts, metrics and tables.
+"""The widgets of the Explain page: settings, pickers, charts, metrics, tables, sections.
 
 The results they show come from :mod:`neuromkt.ui.explain_cache` (cached by
-content), re-exported here so the page needs one import.
+content). Each section of the page (what drives the predictions, by segment, one
+prediction, the agreement check) is one function here; the segment and row sections
+are fragments, so that their own pickers rerun only them.
 """
 
 from __future__ import annotations
@@ -14,13 +16,41 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from neuromkt.explain.attention import AttentionView
-from neuromkt.explain.attributions import BASELINES, METHODS, Attribution
-from neuromkt.explain.segments import example_row
+from neuromkt.errors import DataError
+from neuromkt.explain.agreement import (
+    DeletionCurve,
+    agreement_by_segment,
+    row_comparison,
+    verdict,
+)
+from neuromkt.explain.attention import AttentionMaps, AttentionView
+from neuromkt.explain.attributions import BASELINES, METHODS, Attribution, convergence
+from neuromkt.explain.segments import example_row, segment_labels
+from neuromkt.explain.summaries import (
+    attribution_strip,
+    feature_ranking,
+    row_tokens,
+    segment_attribution,
+    token_ranking,
+    waterfall_steps,
+)
+from neuromkt.explain.tokens import row_token_weights
 from neuromkt.figures._style import export_config
-from neuromkt.ui import escape_markdown
+from neuromkt.figures.attention import highlight_html
+from neuromkt.figures.explain import (
+    attention_attribution_bars,
+    attribution_strip_figure,
+    deletion_figure,
+    ranking_bar,
+    segment_attribution_heatmap,
+    tau_histogram,
+    token_attribution_html,
+    waterfall_figure,
+)
+from neuromkt.ui import escape_markdown, explain_cache
 from neuromkt.ui.attention_cache import AttentionData
 from neuromkt.ui.attention_controls import segment_label, segment_options
+from neuromkt.ui.attention_views import csv_download
 from neuromkt.ui.explain_cache import (
     DEFAULT_ROWS,
     Settings,
@@ -35,12 +65,17 @@ if TYPE_CHECKING:
 
 __all__ = [
     "agreement_metrics",
+    "agreement_section",
     "chart",
     "comparison_controls",
+    "convergence_note",
+    "drivers_section",
     "row_metrics",
     "row_picker",
+    "row_section",
     "segment_agreement_table",
     "segment_picker",
+    "segment_section",
     "settings_controls",
     "token_table",
 ]
@@ -296,3 +331,202 @@ def segment_agreement_table(table: pd.DataFrame) -> None:
             "overlap_tokens": number("top-k overlap, words", format="%.0f%%"),
         },
     )
+
+
+# ---------------------------------------------------------------- the page's sections
+
+
+def convergence_note(attribution: Attribution) -> None:
+    """Whether the attributions add up to the score difference (Captum's δ), in a line."""
+    check = convergence(attribution)
+    if not check.available:
+        st.caption(f"{check.message} Its values need not add up to the score difference.")
+    elif check.ok:
+        st.success(check.message, icon=":material/check_circle:")
+    else:
+        st.warning(check.message, icon=":material/warning:")
+
+
+def drivers_section(attribution: Attribution, data: AttentionData, bundle: ModelBundle) -> None:
+    """Columns ranked by attribution, every row column by column, and the top words."""
+    method = METHODS[attribution.method]
+    unit = attribution.output.label
+    bar_col, strip_col = st.columns([5, 6], gap="large")
+    with bar_col:
+        chart(
+            ranking_bar(
+                feature_ranking(attribution), title=f"Columns ranked by {method.label}", unit=unit
+            ),
+            key="exp_ranking",
+            filename="attribution_ranked",
+        )
+        st.caption(
+            f"Bar length: the average size of a column's push on the {escape_markdown(unit)}, "
+            "up or down. Colour: its average direction (red raises, blue lowers)."
+        )
+        csv_download(attribution.values.features, file_name="attributions.csv", key="exp_dl_rows")
+    with strip_col:
+        chart(
+            attribution_strip_figure(
+                attribution_strip(attribution, data.frame), title="Every row, column by column"
+            ),
+            key="exp_strip",
+            filename="attribution_strip",
+        )
+        st.caption(
+            "One dot per row: how far the column pushed that row's score (right raises, left "
+            "lowers), coloured by the column's value (red high, blue low; grey: categories)."
+        )
+    text_columns = [e.name for e in bundle.encoders.text]
+    if not text_columns:
+        return
+    st.subheader("Words and events")
+    tabs = st.tabs([escape_markdown(c) for c in text_columns])
+    tokens = token_ranking(attribution, min_count=5)
+    for tab, column in zip(tabs, text_columns, strict=True):
+        mine = tokens[tokens["column"] == column]
+        with tab:
+            if mine.empty:
+                st.info(
+                    f"No token of {escape_markdown(column)} is found in 5 rows or more.",
+                    icon=":material/info:",
+                )
+                continue
+            table_col, chart_col = st.columns([5, 6], gap="large")
+            with table_col:
+                token_table(mine, key=f"exp_tokens_{column}")
+            with chart_col:
+                chart(
+                    ranking_bar(mine.head(15), label="token", unit=unit,
+                                title=f"{column}: words ranked"),
+                    key=f"exp_token_bar_{column}",
+                    filename=f"attribution_tokens_{column}",
+                )  # fmt: skip
+
+
+@st.fragment
+def segment_section(
+    dataset: Dataset,
+    bundle: ModelBundle,
+    attribution: Attribution,
+    data: AttentionData,
+    maps: AttentionMaps,
+    table: pd.DataFrame,
+) -> None:
+    """Attribution per column for each segment, and attention's agreement per segment."""
+    with st.columns([2, 3])[0]:
+        by = segment_picker(dataset, bundle)
+    try:
+        labels = segment_labels(maps, data.frame, by)
+    except DataError as exc:
+        st.warning(escape_markdown(exc), icon=":material/warning:")
+        return
+    chart(
+        segment_attribution_heatmap(
+            segment_attribution(attribution, labels), title="Attribution by segment"
+        ),
+        key="exp_segments",
+        filename="attribution_segments",
+    )
+    st.caption(
+        "Each cell: the average size of a column's push for the rows of one segment. Hover "
+        "for its direction."
+    )
+    st.subheader("Does attention agree with the attributions in each segment?")
+    segment_agreement_table(agreement_by_segment(table, labels))
+
+
+@st.fragment
+def row_section(
+    bundle: ModelBundle,
+    attribution: Attribution,
+    data: AttentionData,
+    maps: AttentionMaps,
+    view: AttentionView,
+) -> None:
+    """One picked row: its waterfall, attention beside attribution, its words both ways."""
+    row = row_picker(attribution, data, bundle)
+    row_metrics(attribution, data, row)
+    fall_col, side_col = st.columns(2, gap="large")
+    with fall_col:
+        chart(
+            waterfall_figure(
+                waterfall_steps(attribution, data.frame, row),
+                title=f"From the baseline row to this row ({attribution.output.label})",
+            ),
+            key="exp_waterfall",
+            filename="attribution_waterfall",
+        )
+    with side_col:
+        attention = explain_cache.attention_values(bundle, data, view)
+        chart(
+            attention_attribution_bars(
+                row_comparison(attribution, attention, bundle.encoders, row),
+                title="What it looks at vs what moves the score",
+            ),
+            key="exp_side_by_side",
+            filename="attention_vs_attribution",
+        )
+    text_columns = [e.name for e in bundle.encoders.text]
+    if not text_columns:
+        return
+    row_label = data.frame.index[row]
+    words = row_tokens(attribution, data.frame, row)
+    weights = row_token_weights(maps, data.frame, row_label, view)
+    for column in text_columns:
+        attr_col, att_col = st.columns(2, gap="large")
+        cell = data.frame.at[row_label, column]
+        with attr_col:
+            st.html(
+                token_attribution_html(
+                    cell, words[words["column"] == column], label=f"{column}: attribution"
+                )
+            )
+        with att_col:
+            st.html(
+                highlight_html(
+                    cell, weights[weights["column"] == column], label=f"{column}: attention"
+                )
+            )
+
+
+def agreement_section(
+    attribution: Attribution,
+    table: pd.DataFrame,
+    summary: pd.DataFrame,
+    curve: DeletionCurve,
+    *,
+    has_text: bool,
+) -> None:
+    """The verdict, agreement in numbers, τ per row and the deletion curves."""
+    st.info(verdict(summary, attribution.method, curve), icon=":material/fact_check:")
+    agreement_metrics(summary)
+    hist_col, curve_col = st.columns(2, gap="large")
+    with hist_col:
+        scopes = ["features", "tokens"] if has_text else ["features"]
+        for tab, name in zip(st.tabs([s.capitalize() for s in scopes]), scopes, strict=True):
+            with tab:
+                chart(
+                    tau_histogram(table, scope=name, title=f"Rank agreement per row ({name})"),
+                    key=f"exp_tau_{name}",
+                    filename=f"agreement_tau_{name}",
+                )
+        st.caption(
+            "Kendall τ per row between attention and the size of the attributions: 1 = the "
+            "same order, 0 = unrelated. Grey: uniform attention, the no-information reference "
+            "(Wiegreffe & Pinter 2019). Shaded: what Jain & Wallace (2019) found on text tasks."
+        )
+    with curve_col:
+        chart(
+            deletion_figure(
+                curve.curve, curve.auc, labels={"attribution": METHODS[attribution.method].label},
+                title="Remove the top inputs: how fast does the score fall?",
+            ),
+            key="exp_deletion",
+            filename="deletion_curve",
+        )  # fmt: skip
+        st.caption(
+            "Each line removes inputs (sets them to the baseline) in the order a ranking "
+            "gives. The faster the score falls, the more faithful the ranking; a smaller area "
+            "is better."
+        )

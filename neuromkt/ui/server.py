@@ -25,8 +25,8 @@ from neuromkt.model.threads import configure_threads
 
 __all__ = ["configure_torch_threads", "freeze_startup_objects"]
 
-# The modules the pages import, loaded before freezing so that their objects are
-# frozen too (importing them later, on a first visit to a page, would not be).
+# The modules the pages in pages/ import, loaded before freezing so that their objects
+# are frozen too (importing them later, on a first visit to a page, would not be).
 _PAGE_MODULES = (
     "neuromkt.ui.attention_views",
     "neuromkt.ui.data_views",
@@ -50,7 +50,8 @@ def freeze_startup_objects() -> int:
     """Import the pages' modules, collect garbage once, then freeze what is alive.
 
     Runs once per process (later calls return at once); call it before any session
-    state exists, i.e. first thing in the app's ``main()``.
+    state exists, i.e. first thing in :func:`neuromkt.ui.page.setup_page`, which every
+    page runs first.
 
     Returns:
         How many objects the permanent generation holds.

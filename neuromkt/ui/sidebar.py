@@ -1,4 +1,10 @@
-"""The sidebar every page shares: the current data set and the current model."""
+"""The sidebar every page shares: the menu of pages, the current data set and model.
+
+The menu is drawn here with ``st.page_link`` rather than by Streamlit: its own menu
+for a ``pages/`` folder names each page after its file ("app" for Home, "Predict"
+for Predict & what-if) and has no room for icons, so ``.streamlit/config.toml``
+hides it (``client.showSidebarNavigation = false``).
+"""
 
 from __future__ import annotations
 
@@ -9,9 +15,30 @@ from typing import Any
 import streamlit as st
 
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.state import current_bundle, current_dataset
+from neuromkt.ui.state import (
+    ATTENTION_PAGE,
+    DATA_PAGE,
+    EXPLAIN_PAGE,
+    HOME_PAGE,
+    PREDICT_PAGE,
+    REPORT_PAGE,
+    TRAIN_PAGE,
+    current_bundle,
+    current_dataset,
+)
 
-__all__ = ["headline_metric", "render_sidebar"]
+__all__ = ["MENU", "headline_metric", "render_sidebar"]
+
+# The menu, in order: (page path, label, icon).
+MENU = (
+    (HOME_PAGE, "Home", ":material/home:"),
+    (DATA_PAGE, "Data", ":material/table:"),
+    (TRAIN_PAGE, "Train", ":material/model_training:"),
+    (ATTENTION_PAGE, "Attention", ":material/visibility:"),
+    (EXPLAIN_PAGE, "Explain", ":material/insights:"),
+    (PREDICT_PAGE, "Predict & what-if", ":material/target:"),
+    (REPORT_PAGE, "Report", ":material/summarize:"),
+)
 
 # Headline metric per task: (key in the metrics dictionary, label, format).
 _HEADLINE = {
@@ -43,8 +70,11 @@ def headline_metric(metrics: Mapping[str, Any], task: str | None) -> str | None:
 
 
 def render_sidebar() -> None:
-    """Draw the current data set and model in the sidebar."""
+    """Draw the menu of pages, then the current data set and model, in the sidebar."""
     with st.sidebar:
+        for page, label, icon in MENU:
+            st.page_link(page, label=label, icon=icon)
+        st.divider()
         st.markdown("##### Data set")
         dataset = current_dataset()
         if dataset is None:

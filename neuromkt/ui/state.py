@@ -27,7 +27,10 @@ if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
 
 __all__ = [
+    "ATTENTION_PAGE",
     "DATA_PAGE",
+    "EXPLAIN_PAGE",
+    "HOME_PAGE",
     "KEY_BUNDLE",
     "KEY_CHOICES",
     "KEY_DATASET",
@@ -35,6 +38,8 @@ __all__ = [
     "KEY_ROLES_ERROR",
     "KEY_SCHEMA_VERSION",
     "KEY_UPLOAD",
+    "PREDICT_PAGE",
+    "REPORT_PAGE",
     "TRAIN_PAGE",
     "W_DIST_COLUMN",
     "W_RATE_CLASS",
@@ -66,8 +71,16 @@ __all__ = [
 ]
 
 # ---------------------------------------------------------------- page paths
-DATA_PAGE = "views/data.py"  # where a data set is loaded (guards link here)
-TRAIN_PAGE = "views/train.py"  # where a model is trained or loaded (added by the Train page)
+# Relative to app.py, as st.page_link and st.switch_page take them. Streamlit's
+# pages-directory convention: the number orders the menu, the rest names the URL
+# (pages/1_Data.py is served at /Data).
+HOME_PAGE = "app.py"  # Home: what neuromkt does, one click to a sample
+DATA_PAGE = "pages/1_Data.py"  # where a data set is loaded (guards link here)
+TRAIN_PAGE = "pages/2_Train.py"  # where a model is trained or loaded (guards link here)
+ATTENTION_PAGE = "pages/3_Attention.py"  # what the model attends to
+EXPLAIN_PAGE = "pages/4_Explain.py"  # attributions, checked against attention
+PREDICT_PAGE = "pages/5_Predict.py"  # scoring, who to contact, what-if
+REPORT_PAGE = "pages/6_Report.py"  # the standalone HTML report
 
 # ---------------------------------------------------------------- state keys
 KEY_DATASET = "nm_dataset"  # Dataset | None: the data set every page works on

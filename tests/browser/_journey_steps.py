@@ -177,6 +177,21 @@ def sidebar_text(page: Any) -> str:
     return page.locator('[data-testid="stSidebar"]').inner_text()
 
 
+# The sidebar's menu: the app draws it with st.page_link (neuromkt/ui/sidebar.py).
+MENU_LINK = '[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'
+
+
+def menu_link(page: Any, path: str) -> Any:
+    """The sidebar menu's link to the page served at ``/<path>`` ("" for Home)."""
+    return page.locator(f'{MENU_LINK}[href="{path}"]')
+
+
+def menu_labels(page: Any) -> list[str]:
+    """The labels of the sidebar's menu, in order."""
+    texts = page.locator(MENU_LINK).all_inner_texts()
+    return [text.split("\n")[-1].strip() for text in texts]  # the icon's name comes first
+
+
 def alerts(page: Any, kind: str) -> list[str]:
     """Texts of the alerts of one kind shown now: "Error", "Warning", "Info" or "Success"."""
     return page.locator(f'[data-testid="stAlertContent{kind}"]').all_inner_texts()
@@ -241,12 +256,12 @@ class Journey:
 
     def has_page(self, path: str) -> bool:
         """Whether the app's navigation has the page served at ``/<path>``."""
-        return self.page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').count() > 0
+        return menu_link(self.page, path).count() > 0
 
     def go(self, path: str, title: str) -> None:
         """Open a page from the sidebar menu and check its heading."""
         assert self.has_page(path), f"the menu has no link to the {title} page ('/{path}')"
-        self.page.locator(f'[data-testid="stSidebarNav"] a[href$="/{path}"]').click()
+        menu_link(self.page, path).click()
         self.page.wait_for_url(f"**/{path}")
         wait_settled(self.page)
         heading = self.page.get_by_role("heading", name=title, exact=True)

@@ -31,6 +31,8 @@ from _journey_steps import (
     ARTIFACTS,
     TRAINING_TIMEOUT_MS,
     main_text,
+    menu_labels,
+    menu_link,
     pick,
     show_option,
     sidebar_text,
@@ -150,9 +152,8 @@ def _open(browser: Any, url: str, n: int) -> list[User]:
     """``n`` users, each in a fresh context, following a link to the Data page at once.
 
     These are the server's first visits, and they arrive at a page's own address: each
-    must get the app around the page — its menu and sidebar, its wide layout. (With a
-    folder named ``pages/`` next to ``app.py``, Streamlit served such a first visit in
-    its legacy pages-folder mode instead: no sidebar, a menu listing that folder.)
+    must get the app around the page — its menu and sidebar, its wide layout — which
+    Streamlit runs alone, without ``app.py``: the page sets itself up (``setup_page``).
     """
     users = []
     for i in range(n):
@@ -160,7 +161,7 @@ def _open(browser: Any, url: str, n: int) -> list[User]:
         page = context.new_page()
         user = User(i, context, page)
         watch(page, user.errors)
-        page.goto(f"{url}/data")  # waits for the HTML only, not for the script run
+        page.goto(f"{url}/Data")  # waits for the HTML only, not for the script run
         users.append(user)
     for user in users:  # the first run of a fresh server imports torch: allow time
         page = user.page
@@ -168,9 +169,8 @@ def _open(browser: Any, url: str, n: int) -> list[User]:
         wait_settled(page)
         sidebar = sidebar_text(page)
         assert "Data set" in sidebar and "None yet" in sidebar, sidebar[:300]
-        menu = page.locator('[data-testid="stSidebarNav"] a').all_inner_texts()
-        assert [item.split("\n")[-1].strip() for item in menu] == APP_PAGES, menu
-        assert page.locator(".streamlit-wide").count() == 1  # app.py's layout
+        assert menu_labels(page) == APP_PAGES
+        assert page.locator(".streamlit-wide").count() == 1  # the page's own setup_page()
     return users
 
 
@@ -219,10 +219,10 @@ def _upload_and_pick_target(users: list[User]) -> None:
 def _start_training(users: list[User]) -> None:
     """Every user opens the Train page, sets one epoch and presses "Train model"."""
     for user in users:
-        user.page.locator('[data-testid="stSidebarNav"] a[href$="/train"]').click()
+        menu_link(user.page, "Train").click()
     for user in users:
         page = user.page
-        page.wait_for_url("**/train")
+        page.wait_for_url("**/Train")
         page.get_by_role("heading", name="Train a model").wait_for(timeout=120_000)
         wait_settled(page)
         learns = page.get_by_text("Learns from:").inner_text()

@@ -2,24 +2,18 @@
 
 The page is served by a small launcher that puts the e-commerce sample and a trained
 model (the shared ``tiny_bundle``) in the session, the way the Data and Train pages
-would, and then runs ``views/explain.py``. A second test follows the app's own
-navigation once ``app.py`` lists the page.
+would, and then runs ``pages/4_Explain.py``. A second test opens the page in the app
+itself, by its address.
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _launch import free_port, full_page_screenshot, wait_settled
+from _launch import full_page_screenshot, harness_app, running_app, wait_settled
 
 from neuromkt.model.bundle import save_bundle
 
@@ -30,37 +24,19 @@ ARTIFACTS = ROOT / "test-artifacts"
 ROWS = 150  # rows of the sample the page explains (kept small: the test stays quick)
 
 LAUNCHER = """
-import os, sys
-sys.path.insert(0, {root!r})
-import streamlit as st
+import runpy
 from neuromkt.model.bundle import load_bundle
-from neuromkt.ui.sidebar import render_sidebar
-from neuromkt.ui.state import KEY_BUNDLE, init_state, sample_dataset, set_bundle, set_dataset
+from neuromkt.ui.server import freeze_startup_objects
+from neuromkt.ui.state import current_bundle, init_state, sample_dataset, set_bundle, set_dataset
 
-st.set_page_config(page_title="neuromkt", page_icon="🧠", layout="wide")
+freeze_startup_objects()  # as setup_page does first, before any session state exists
 init_state()
-if st.session_state.get(KEY_BUNDLE) is None:
+if current_bundle() is None:
     frame, schema = sample_dataset("ecommerce")
     set_dataset(frame.head({rows}), "E-commerce sample", schema, sample_key="ecommerce")
     set_bundle(load_bundle({bundle!r}))
-page = st.navigation([st.Page({page!r}, title="Explain", icon=":material/fact_check:")])
-render_sidebar()
-page.run()
+runpy.run_path({page!r}, run_name="__main__")
 """
-
-
-def _wait_healthy(url: str, process: subprocess.Popen, log: Path, timeout_s: float = 90) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except (urllib.error.URLError, ConnectionError, TimeoutError):
-            time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer in {timeout_s:.0f} s:\n{log.read_text()}")
 
 
 @pytest.fixture(scope="module")
@@ -68,32 +44,10 @@ def explain_url(tiny_bundle, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     """The Explain page served with the sample and the tiny model in every session."""
     folder = tmp_path_factory.mktemp("explain-app")
     bundle = save_bundle(tiny_bundle, folder / "model.zip")
-    script = folder / "launcher.py"
-    page = str(ROOT / "views" / "explain.py")
-    script.write_text(
-        LAUNCHER.format(root=str(ROOT), rows=ROWS, bundle=str(bundle), page=page),
-        encoding="utf-8",
-    )
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = folder / "streamlit.log"
-    env = {**os.environ, "NEUROMKT_HOME": str(folder / "home")}
-    command = [
-        sys.executable, "-m", "streamlit", "run", str(script), "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=out)
-    try:
-        _wait_healthy(url, process, log)
+    page = str(ROOT / "pages" / "4_Explain.py")
+    app = harness_app(folder / "app", LAUNCHER.format(rows=ROWS, bundle=str(bundle), page=page))
+    with running_app(folder / "home", entry=app) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
@@ -151,9 +105,7 @@ def test_switching_method_recomputes_and_rerenders(
 
 
 def test_app_navigation_reaches_the_page(page: Any, app_url: str) -> None:
-    if "views/explain.py" not in (ROOT / "app.py").read_text(encoding="utf-8"):
-        pytest.skip("app.py does not list views/explain.py yet")
-    page.goto(f"{app_url}/explain")
+    page.goto(f"{app_url}/Explain")
     wait_settled(page)
     assert page.get_by_role("heading", name="Explain", exact=True).is_visible()
     assert "No data yet" in page.locator('[data-testid="stAlertContentInfo"]').first.inner_text()

@@ -17,7 +17,7 @@ def _open_sample(page: Any, app_url: str) -> None:
     wait_settled(page)
     assert page.get_by_role("heading", name="neuromkt").is_visible()
     page.get_by_role("button", name="Try the sample").first.click()
-    page.wait_for_url("**/data")
+    page.wait_for_url("**/Data")
     wait_settled(page)
 
 

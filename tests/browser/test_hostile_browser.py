@@ -177,7 +177,7 @@ def test_01_data_page_shows_hostile_names_as_text(walk: Journey, passed: set[str
     page = walk.page
     page.goto(walk.url)
     wait_settled(page)
-    walk.go("data", "Data")
+    walk.go("Data", "Data")
     upload(page, "data_upload", FILE_NAME, _csv(hostile_table()))
     assert page.get_by_role("heading", name=FILE_NAME).is_visible()
     pick(page, "data_target_", TARGET)
@@ -192,7 +192,7 @@ def test_01_data_page_shows_hostile_names_as_text(walk: Journey, passed: set[str
 
 def test_02_train_page(walk: Journey, passed: set[str]) -> None:
     _after(passed, "data")
-    walk.go("train", "Train")
+    walk.go("Train", "Train")
     page = walk.page
     learns = page.get_by_text("Learns from:").inner_text()
     assert SEG in learns and NOTES in learns and SPEND in learns
@@ -242,7 +242,7 @@ class _Payload:
 def test_04_attention_page(walk: Journey, passed: set[str]) -> None:
     """Every tab of the page: names, categories, tokens and one row's text stay text."""
     _after(passed, "train")
-    walk.go("attention", "Attention")
+    walk.go("Attention", "Attention")
     page = walk.page
     assert "__pwned" in main_text(page)  # the payloads are there, as text
     assert_inert(page, walk.console_errors, "Attention, Overview")
@@ -266,7 +266,7 @@ def test_04_attention_page(walk: Journey, passed: set[str]) -> None:
 
 def test_05_explain_page(walk: Journey, passed: set[str]) -> None:
     _after(passed, "train")
-    walk.go("explain", "Explain")
+    walk.go("Explain", "Explain")
     page = walk.page
     assert "__pwned" in main_text(page)
     assert_inert(page, walk.console_errors, "Explain")
@@ -275,7 +275,7 @@ def test_05_explain_page(walk: Journey, passed: set[str]) -> None:
 
 def test_06_predict_page_broken_then_hostile_file(walk: Journey, passed: set[str]) -> None:
     _after(passed, "train")
-    walk.go("predict", "Predict & what-if")
+    walk.go("Predict", "Predict & what-if")
     page = walk.page
     segment(page, "predict_source", "Upload a file")
     _, content, words = next(b for b in BAD if b[0] == "page.csv")
@@ -306,7 +306,7 @@ def test_06_predict_page_broken_then_hostile_file(walk: Journey, passed: set[str
 
 def test_07_report_in_the_app_and_as_a_file(walk: Journey, passed: set[str]) -> None:
     _after(passed, "train")
-    walk.go("report", "Report")
+    walk.go("Report", "Report")
     page = walk.page
     click(page, "report_build")
     within(page, "report_download").wait_for(timeout=180_000)
@@ -365,7 +365,7 @@ _BROWSER_BAD = ["garbage.csv", "page.csv", "nested.jsonl", "cut.csv.gz", "two.zi
 def test_broken_files_through_the_file_chooser(page: Any, app_url: str, console_errors) -> None:
     page.goto(app_url)
     wait_settled(page)
-    Journey(page, app_url, console_errors, ARTIFACTS).go("data", "Data")
+    Journey(page, app_url, console_errors, ARTIFACTS).go("Data", "Data")
     good = pd.DataFrame({"spend": [1.5, 2.5, 3.0], "channel": ["web", "app", "web"]})
     upload(page, "data_upload", "good.csv", _csv(good))
     assert page.get_by_role("heading", name="good.csv").is_visible()

@@ -37,6 +37,7 @@ from _journey_steps import (
     expect,
     grid_cells,
     main_text,
+    menu_link,
     number,
     open_tab,
     pick,
@@ -90,7 +91,7 @@ def test_01_home(journey: Journey, done: set[str]) -> None:
     assert "None yet" in page.locator('[data-testid="stSidebar"]').inner_text()
     journey.done("home")
     click(page, f"home_try_{SAMPLE}", settle=False)
-    page.wait_for_url("**/data")
+    page.wait_for_url("**/Data")
     wait_settled(page)
     done.add("home")
 
@@ -121,7 +122,7 @@ def test_02_data_change_a_role(journey: Journey, done: set[str]) -> None:
 
 def test_03_train_a_small_model_and_save_it(journey: Journey, done: set[str]) -> None:
     _after(done, "data")
-    journey.go("train", "Train")
+    journey.go("Train", "Train")
     page = journey.page
     learns = page.get_by_text(re.compile("^Learns from:")).inner_text()
     assert ROLE_CHANGE[0] not in learns and "keyword" in learns  # the role change counts
@@ -210,7 +211,7 @@ def _chart_title(page: Any, key: str) -> str:
 
 def test_04_attention_layer_head_segment_row(journey: Journey, done: set[str]) -> None:
     _after(done, "train")
-    journey.go("attention", "Attention")
+    journey.go("Attention", "Attention")
     page = journey.page
     assert "Most attended column" in main_text(page)
     assert _chart_title(page, "att_layer_heads") == "Every layer and head"  # the Overview tab
@@ -235,7 +236,7 @@ def test_04_attention_layer_head_segment_row(journey: Journey, done: set[str]) -
 
 def test_05_explain_integrated_gradients_and_agreement(journey: Journey, done: set[str]) -> None:
     _after(done, "train")
-    journey.go("explain", "Explain")
+    journey.go("Explain", "Explain")
     page = journey.page
     method = within(page, "exp_method").get_by_role("combobox")
     assert "Integrated Gradients" in (method.input_value() or method.inner_text())
@@ -252,7 +253,7 @@ def test_05_explain_integrated_gradients_and_agreement(journey: Journey, done: s
 
 def test_06_predict_upload_and_download_scores(journey: Journey, done: set[str]) -> None:
     _after(done, "train")
-    journey.go("predict", "Predict & what-if")
+    journey.go("Predict", "Predict & what-if")
     page = journey.page
     rows = load_sample(SAMPLE).tail(N_SCORED)
     segment(page, "predict_source", "Upload a file")
@@ -272,7 +273,7 @@ def test_06_predict_upload_and_download_scores(journey: Journey, done: set[str])
 
 def test_07_report_download_and_open(journey: Journey, done: set[str]) -> None:
     _after(done, "train")
-    journey.go("report", "Report")
+    journey.go("Report", "Report")
     page = journey.page
     click(page, "report_build")
     within(page, "report_download").wait_for(timeout=180_000)
@@ -306,8 +307,8 @@ def test_sidebar_names_an_uploaded_table_at_once(
     the page says it loaded."""
     page.goto(app_url)
     wait_settled(page)
-    page.locator('[data-testid="stSidebarNav"] a[href$="/data"]').click()
-    page.wait_for_url("**/data")
+    menu_link(page, "Data").click()
+    page.wait_for_url("**/Data")
     wait_settled(page)
     upload(page, "data_upload", "spend.csv", b"spend,bought\n1.5,0\n2.5,1\n3.5,0\n4.5,1\n")
     page.get_by_role("heading", name="spend.csv").wait_for()

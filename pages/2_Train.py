@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.ui import escape_markdown, train_models, train_results, train_settings, train_views
+from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import DATA_PAGE, current_bundle, current_dataset
 
+setup_page("Train")
 st.title("Train")
 st.caption(
     "Train an attention model that predicts the outcome from the other columns, then "

@@ -12,8 +12,10 @@ from neuromkt.ui import escape_markdown
 from neuromkt.ui import predict_views as pv
 from neuromkt.ui import whatif_views as wv
 from neuromkt.ui.attention_views import chart
+from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import current_dataset, require_bundle
 
+setup_page("Predict & what-if")
 st.title("Predict & what-if")
 st.caption(
     "Score new rows with the current model and see why each got its score, pick who to "

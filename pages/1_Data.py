@@ -8,10 +8,12 @@ from neuromkt.data.profile import overview_table
 from neuromkt.errors import DataError
 from neuromkt.figures.data import distribution_figure, outcome_rate_figure, profile_overview_figure
 from neuromkt.ui import data_views, escape_markdown
+from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import W_UPLOAD, current_dataset, pop_notice
 
 _PREVIEW_ROWS = 100
 
+setup_page("Data")
 st.title("Data")
 st.caption(
     "One row per session, customer, impression or email, with an outcome column "

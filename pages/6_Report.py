@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.ui import report_views as rv
+from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import require_bundle, require_dataset
 
+setup_page("Report")
 st.title("Report")
 st.caption(
     "One HTML file with everything worth showing: the data, how good the model is, what "

@@ -1,0 +1,56 @@
+"""Attention: what the model looks at, column by column and word by word."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from neuromkt.errors import ModelError
+from neuromkt.ui import attention_cache, attention_controls, escape_markdown
+from neuromkt.ui import attention_views as av
+from neuromkt.ui.page import setup_page
+from neuromkt.ui.state import require_bundle, require_dataset
+
+setup_page("Attention")
+st.title("Attention")
+st.caption(
+    "To score a row, the model's summary token ([CLS]) gathers information from every "
+    "column and every word or event. Attention is how much of its look goes to each. It "
+    "shows what the model reads; whether that pushes a score up or down is for the "
+    "Explain page's attributions to confirm."
+)
+
+# ---------------------------------------------------------------- guard
+dataset = require_dataset()
+bundle = require_bundle()
+try:
+    data = attention_cache.attention_data(dataset, bundle)
+except ModelError as exc:
+    st.error(escape_markdown(exc), icon=":material/error:")
+    st.stop()
+
+# ---------------------------------------------------------------- inputs
+config = bundle.model.config
+with st.container(border=True):
+    view = attention_controls.view_controls(config.n_layers, config.n_heads)
+
+# ---------------------------------------------------------------- one call
+maps = attention_cache.maps_for(bundle, data)
+overview = attention_cache.global_result(maps, data, view)
+
+# ---------------------------------------------------------------- render
+# Each section is a tab that runs only while it is open.
+av.headline(overview, maps, data)
+sections = attention_controls.section_tabs(has_text=bool(bundle.encoders.text))
+with sections["overview"]:
+    if sections["overview"].open:
+        av.overview_section(overview, view)
+with sections["segments"]:
+    if sections["segments"].open:
+        av.segment_section(dataset, bundle, maps, data, view)
+if "words" in sections:
+    with sections["words"]:
+        if sections["words"].open:
+            av.words_section(bundle, maps, data, view)
+with sections["row"]:
+    if sections["row"].open:
+        av.row_section(bundle, maps, data, view)
