@@ -16,12 +16,35 @@ class NeuromktError(Exception):
 
     The message is a plain sentence a marketer can act on, for example
     "Column 'converted' has only one value (0); the target needs at least two classes."
+
+    Example:
+        >>> import neuromkt as nm
+        >>> try:
+        ...     nm.load_bundle(b"not a model")
+        ... except nm.NeuromktError as error:  # every error caused by the input, not by a bug
+        ...     print(type(error).__name__)
+        ModelError
     """
 
 
 class DataError(NeuromktError):
-    """The data cannot be read, or cannot be used for what was asked of it."""
+    """The data cannot be read, or cannot be used for what was asked of it.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> nm.infer_schema(nm.load_sample("ecommerce"), target="bought")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        neuromkt.errors.DataError: There is no column 'bought' to predict; the columns are ...
+    """
 
 
 class ModelError(NeuromktError):
-    """A model or model bundle cannot be built, trained, loaded or applied."""
+    """A model or model bundle cannot be built, trained, loaded or applied.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> nm.load_bundle(b"not a model")
+        Traceback (most recent call last):
+        neuromkt.errors.ModelError: The uploaded file is not a neuromkt model: expected a folder
+        or a .zip holding bundle.json and weights.safetensors.
+    """

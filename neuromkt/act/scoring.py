@@ -269,6 +269,15 @@ def score_frame(
     Raises:
         DataError: The file lacks columns the model reads, or a numeric column holds
             text (every such column is named).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> scored = nm.score_frame(bundle, nm.load_sample("ecommerce").head(20))
+        >>> list(scored.columns[-2:])
+        ['score', 'top_drivers']
+        >>> scored.loc[0, "top_drivers"]
+        'returning_visitor=yes +0.63, discount_seen=yes +0.40, “product” ×3 in events −0.27'
     """
     notes = validate_for_scoring(bundle, frame)
     n = len(frame)

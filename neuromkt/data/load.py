@@ -73,6 +73,12 @@ def load_table(
 
     Raises:
         DataError: the input is missing, too large, or is not a readable table.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_table("sample_data/ecommerce_sessions.csv")
+        >>> frame.shape, frame.attrs["source_name"]
+        ((20000, 13), 'ecommerce_sessions.csv')
     """
     data, file_name, _ = _resolve(source, name, limits)
     read = _read_any(_opener(data), file_name, limits)

@@ -350,6 +350,12 @@ def load_sample(key: str) -> pd.DataFrame:
 
     Raises:
         ValueError: If ``key`` names no sample.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ecommerce")
+        >>> len(frame), round(float(frame["purchased"].mean()), 3)
+        (20000, 0.119)
     """
     path = sample_path(key)
     if path.exists():

@@ -68,6 +68,15 @@ class Schema:
         task: One of ``TASKS``; None when there is no target.
         classes: Class labels as strings (see ``target_labels``). Binary targets list
             ``(negative, positive)``; regression targets have none.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ads")
+        >>> schema = nm.infer_schema(frame, target="clicked")
+        >>> schema.target, schema.text
+        ('clicked', ['headline'])
+        >>> schema.with_role("headline", "ignore", frame).text
+        []
     """
 
     columns: tuple[ColumnSpec, ...]
@@ -263,6 +272,13 @@ def infer_schema(frame: pd.DataFrame, *, target: str | None = None) -> Schema:
     Raises:
         DataError: the table has no columns, a column name is not text, or the
             target is not a column.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ecommerce")
+        >>> schema = nm.infer_schema(frame, target="purchased")
+        >>> schema.task, schema.classes, schema.role_of("session_id"), schema.role_of("events")
+        ('binary', ('0', '1'), 'id', 'text')
     """
     if frame.shape[1] == 0:
         raise DataError("The table has no columns; check that the file has a header row.")

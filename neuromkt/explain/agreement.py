@@ -88,6 +88,16 @@ def agreement_table(
     Raises:
         ValueError: the attention and the attribution do not describe the same rows
             and positions.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=8)
+        >>> attention = nm.position_values(nm.compute_attention(bundle, rows))
+        >>> table = nm.agreement_table(result, attention, bundle.encoders)
+        >>> len(table), list(table.columns[:2])
+        (100, ['tau_features', 'overlap_features'])
     """
     raw, attention = attribution.raw, np.asarray(attention, dtype="float64")
     if attention.shape != raw.shape:
@@ -136,6 +146,16 @@ def summarize_agreement(table: pd.DataFrame) -> pd.DataFrame:
         ``tau_median``, ``overlap`` (mean top-k overlap), ``agree`` (share of rows
         whose top k share a majority: at least 2 of 3), and the uniform reference
         ``uniform_tau``, ``uniform_overlap``, ``uniform_agree``.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=8)
+        >>> attention = nm.position_values(nm.compute_attention(bundle, rows))
+        >>> summary = nm.summarize_agreement(nm.agreement_table(result, attention, bundle.encoders))
+        >>> summary["scope"].tolist(), bool(summary["agree"].between(0, 1).all())
+        (['features', 'tokens'], True)
     """
     k = int(table.attrs.get("k", 3))
     need = k // 2 + 1
@@ -195,6 +215,16 @@ def row_comparison(
     Returns:
         Columns ``feature``, ``attention`` (sum over a text column's tokens) and
         ``attribution``, in order of |attribution|, largest first.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(50)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=8)
+        >>> attention = nm.position_values(nm.compute_attention(bundle, rows))
+        >>> side_by_side = nm.row_comparison(result, attention, bundle.encoders, 0)
+        >>> list(side_by_side.columns), len(side_by_side)
+        (['feature', 'attention', 'attribution'], 11)
     """
     from neuromkt.explain.attention import feature_matrix
 
@@ -305,6 +335,16 @@ def verdict(summary: pd.DataFrame, method: str, deletion: DeletionCurve | None =
         Plain text (no user text in it), paragraphs separated by a blank line, e.g.
         "On this data, attention agrees with Integrated Gradients on the top 3
         drivers in 78% of rows …".
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=8)
+        >>> attention = nm.position_values(nm.compute_attention(bundle, rows))
+        >>> summary = nm.summarize_agreement(nm.agreement_table(result, attention, bundle.encoders))
+        >>> print(nm.verdict(summary, "ig"))  # doctest: +ELLIPSIS
+        On this data, attention agrees with Integrated Gradients on the top 3 drivers in ...
     """
     k = int(summary.attrs.get("k", 3))
     label = METHODS[method].label if method in METHODS else method

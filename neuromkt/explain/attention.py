@@ -74,6 +74,13 @@ class AttentionView:
     head (or the mean over heads). ``method="rollout"`` is attention rollout (Abnar &
     Zuidema 2020) through ``layer`` (the last layer when None); heads are averaged by
     definition, so ``head`` must be None.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> nm.AttentionView().describe(), nm.AttentionView(layer=0, head=1).describe()
+        ('all layers, mean of heads', 'layer 1, head 2')
+        >>> nm.AttentionView(method="rollout").describe()
+        'rollout'
     """
 
     method: str = "mean"  # "mean" or "rollout"
@@ -115,6 +122,13 @@ class AttentionMaps:
         encoders: the bundle's encoders (they define the T positions).
         tokens: one row per real token: ``row`` (0-based), ``column``, ``slot``,
             ``token``, ``position`` (model position) and ``in_vocab``.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(100))
+        >>> maps.cls.shape, maps.rollout.shape  # (N, L, H, T) and (N, L, T)
+        ((100, 1, 4, 27), (100, 1, 27))
     """
 
     cls: np.ndarray
@@ -160,6 +174,13 @@ def compute_attention(
 
     Raises:
         ModelError: when ``frame`` lacks a column the model needs.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(200))
+        >>> maps.n_rows, maps.n_layers, maps.n_heads
+        (200, 1, 4)
     """
     encoders, model = bundle.encoders, bundle.model
     encoders.check_columns(frame)
@@ -230,6 +251,14 @@ def position_values(
 
     Shape:
         -> (N, T) float32 (or (len(rows), T)); each row sums to 1 over T.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(100))
+        >>> values = nm.position_values(maps, nm.AttentionView(method="rollout"))
+        >>> values.shape, bool(abs(values.sum(axis=1) - 1).max() < 1e-4)
+        ((100, 27), True)
     """
     check_view(view, maps.n_layers, maps.n_heads)
     rows = slice(None) if rows is None else rows
@@ -305,6 +334,14 @@ def global_features(maps: AttentionMaps, view: AttentionView = DEFAULT_VIEW) -> 
     Returns:
         Columns ``feature``, ``kind``, ``attention`` (mean), ``median``, ``std``,
         ``share`` (attention / the total over features) and ``rank`` (1 = most).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(300))
+        >>> table = nm.global_features(maps)
+        >>> list(table.columns), round(float(table["share"].sum()), 6)
+        (['feature', 'kind', 'attention', 'median', 'std', 'share', 'rank'], 1.0)
     """
     values = feature_values(maps, view)
     kinds = feature_kinds(maps.encoders)
@@ -330,6 +367,14 @@ def layer_head_table(maps: AttentionMaps) -> pd.DataFrame:
     Returns:
         Columns ``feature``, ``kind``, ``layer``, ``head``, ``label`` ("L1 H2") and
         ``attention``; features in model order.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(100))
+        >>> table = nm.layer_head_table(maps)
+        >>> len(table) == maps.n_layers * maps.n_heads * 11, table["label"].unique().tolist()
+        (True, ['L1 H1', 'L1 H2', 'L1 H3', 'L1 H4'])
     """
     mean = maps.cls.mean(axis=0, dtype="float64")  # (L, H, T)
     per_feature = mean @ feature_matrix(maps.encoders)  # (L, H, F)
@@ -368,6 +413,15 @@ def row_feature_weights(
     Returns:
         Columns ``feature``, ``kind``, ``value`` (the cell, as text) and ``attention``,
         largest attention first.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> maps = nm.compute_attention(bundle, rows)
+        >>> weights = nm.row_feature_weights(maps, rows, 0)
+        >>> list(weights.columns), len(weights)
+        (['feature', 'kind', 'value', 'attention'], 11)
     """
     pos = row_position(maps, row)
     values = position_values(maps, view, rows=[pos]) @ feature_matrix(maps.encoders)

@@ -128,6 +128,16 @@ class Attribution:
         score: (N,) F(x), the explained output of each row.
         baseline_score: (N,) F(baseline).
         settings: steps, samples, stdev, window as used.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(50), "ig", steps=16)
+        >>> result.method, result.baseline, result.raw.shape
+        ('ig', 'neutral', (50, 27))
+        >>> gap = result.score - result.baseline_score  # F(x) - F(baseline), per row
+        >>> bool(abs(result.raw.sum(axis=1) - result.delta - gap).max() < 1e-4)
+        True
     """
 
     method: str
@@ -207,6 +217,16 @@ def attribute(
     Raises:
         ModelError: ``frame`` lacks a column the model needs.
         ValueError: unknown method, baseline, class, or a setting below 1.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=16)
+        >>> result.values.features.shape, result.delta.shape
+        ((100, 11), (100,))
+        >>> nm.convergence(result).ok
+        True
     """
     _check_args(method, baseline, steps, samples, window)
     encoders = bundle.encoders
@@ -331,6 +351,13 @@ class Convergence:
             difference (rows with a tiny difference excluded).
         ok: the error is within ``tolerance``.
         message: plain words, with the fix when it is not ok.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(50), "ablation")
+        >>> nm.convergence(result).available
+        False
     """
 
     available: bool
@@ -348,6 +375,17 @@ def convergence(result: Attribution, *, tolerance: float | None = None) -> Conve
         tolerance: the largest acceptable Σ|δ| / Σ|F(x) − F(baseline)|. By default 5%,
             and 20% for GradientSHAP, a Monte-Carlo estimate whose δ only shrinks like
             1/√samples.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> check = nm.convergence(nm.attribute(bundle, rows, "ig", steps=2))
+        >>> check.ok
+        False
+        >>> print(check.message)
+        The attributions miss the score difference by 26% (Σ|δ| / Σ|F(x) − F(baseline)|; 86% of
+        rows off by more than 5%). Raise the steps from 2 to 8.
     """
     if tolerance is None:
         tolerance = 0.2 if result.method == "gradshap" else 0.05

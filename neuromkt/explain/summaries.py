@@ -36,6 +36,14 @@ def feature_ranking(result: Attribution) -> pd.DataFrame:
         Columns ``feature``, ``importance`` (mean |attribution|), ``signed_mean``
         (mean attribution: > 0 means it mostly raises the score), ``share``
         (importance / the total) and ``rank`` (1 = most important).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(100), "ig", steps=8)
+        >>> ranking = nm.feature_ranking(result)
+        >>> list(ranking.columns), ranking["feature"].iloc[0]
+        (['feature', 'importance', 'signed_mean', 'share', 'rank'], 'events')
     """
     values = result.values.features
     importance = values.abs().mean()
@@ -61,6 +69,14 @@ def token_ranking(result: Attribution, *, min_count: int = 5) -> pd.DataFrame:
     Returns:
         Columns ``column``, ``token``, ``importance`` (mean |value|), ``signed_mean``
         and ``count`` (rows containing it, at least ``min_count``).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(100), "ig", steps=8)
+        >>> tokens = nm.token_ranking(result, min_count=10)
+        >>> list(tokens.columns), tokens["column"].unique().tolist()
+        (['column', 'token', 'importance', 'signed_mean', 'count'], ['events'])
     """
     tokens = result.values.tokens
     if tokens.empty:

@@ -57,6 +57,14 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
             ``kind``, ``attention``, optional ``median``/``std``/``share``) or of
             :func:`neuromkt.explain.attention.row_feature_weights` (with ``value``).
         title: the figure title (plain text; escaped here).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(200))
+        >>> fig = nm.feature_bar(nm.global_features(maps), title="What the model looks at")
+        >>> sorted(trace.name for trace in fig.data)  # one colour per kind of column
+        ['categorical', 'numeric', 'text']
     """
     table = table.sort_values("attention", ascending=False, kind="stable").reset_index(drop=True)
     shown = table["feature"].astype(str).tolist()
@@ -202,6 +210,14 @@ def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.F
         table: :func:`neuromkt.explain.attention.layer_head_table` (``feature``, ``layer``,
             ``head``, ``label``, ``attention``).
         title: the figure title.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> maps = nm.compute_attention(bundle, nm.load_sample("ecommerce").head(200))
+        >>> fig = nm.layer_head_heatmap(nm.layer_head_table(maps))
+        >>> fig.data[0].type, fig.data[0].z.shape  # (columns, layers × heads)
+        ('heatmap', (11, 4))
     """
     means = table.groupby("feature", sort=False)["attention"].mean()
     order = list(means.sort_values(ascending=False, kind="stable").index)

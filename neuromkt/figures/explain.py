@@ -72,6 +72,14 @@ def ranking_bar(
         title: the figure title (plain text; escaped here).
         unit: what the attributions are in, e.g. "log-odds" (axis title).
         label: the column of ``table`` that names the bars.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> result = nm.attribute(bundle, nm.load_sample("ecommerce").head(100), "ig", steps=8)
+        >>> fig = nm.ranking_bar(nm.feature_ranking(result), unit="log-odds")
+        >>> fig.data[0].type, len(fig.data[0].x)
+        ('bar', 11)
     """
     names = table[label].astype(str).tolist()
     signed = table["signed_mean"].to_numpy(dtype=float)
@@ -239,6 +247,17 @@ def attention_attribution_bars(table: pd.DataFrame, *, title: str | None = None)
         table: :func:`neuromkt.explain.agreement.row_comparison` (``feature``, ``attention``,
             ``attribution``), in display order.
         title: the figure title.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(50)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=8)
+        >>> attention = nm.position_values(nm.compute_attention(bundle, rows))
+        >>> one_row = nm.row_comparison(result, attention, bundle.encoders, 0)
+        >>> fig = nm.attention_attribution_bars(one_row, title="Session S000001")
+        >>> [trace.name for trace in fig.data]
+        ['attention', 'attribution']
     """
     names = table["feature"].astype(str).tolist()
     y = list(range(len(names)))
@@ -325,6 +344,16 @@ def tau_histogram(
         scope: "features" or "tokens".
         band: the range Jain & Wallace (2019) reported, shaded.
         title: the figure title.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> rows = nm.load_sample("ecommerce").head(100)
+        >>> result = nm.attribute(bundle, rows, "ig", steps=8)
+        >>> attention = nm.position_values(nm.compute_attention(bundle, rows))
+        >>> fig = nm.tau_histogram(nm.agreement_table(result, attention, bundle.encoders))
+        >>> [trace.type for trace in fig.data]
+        ['histogram', 'histogram', 'scatter']
     """
     tau = table[f"tau_{scope}"].dropna().to_numpy(dtype=float)
     uniform = table[f"uniform_tau_{scope}"].dropna().to_numpy(dtype=float)

@@ -79,6 +79,14 @@ class ModelBundle:
         created_at: Creation time, ISO 8601 in UTC.
         name: A display name (any text; never used in file paths).
         history: Per-epoch training records.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> bundle.encoders.input_columns[:3], bundle.model_config.d_model
+        (['pages_viewed', 'time_on_site_sec', 'ad_slot_score'], 64)
+        >>> round(bundle.metrics["test"]["roc_auc"], 3)
+        0.822
     """
 
     model: AttentionModel
@@ -200,6 +208,18 @@ def save_bundle(bundle: ModelBundle, path: str | Path) -> Path:
     Raises:
         ModelError: when ``path`` is occupied by something that is not a bundle, or
             the disk refuses the write (full, read-only); nothing half-written is left.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> folder = nm.save_bundle(bundle, Path(tempfile.mkdtemp()) / "my-model")
+        >>> sorted(p.name for p in folder.iterdir())
+        ['bundle.json', 'weights.safetensors']
+        >>> rows = nm.load_sample("ecommerce").head(50)
+        >>> bool((nm.predict(nm.load_bundle(folder), rows) == nm.predict(bundle, rows)).all())
+        True
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -339,6 +359,12 @@ def load_bundle(source: str | Path | bytes | BinaryIO) -> ModelBundle:
     Raises:
         ModelError: with a plain sentence saying what is wrong, for anything that is
             not a valid neuromkt bundle (including every kind of pickle).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> bundle.task, bundle.target, len(bundle.encoders.input_columns)
+        ('binary', 'purchased', 11)
     """
     files, label = _read_source(source)
     raw_json, weights = files[BUNDLE_JSON], files[WEIGHTS]

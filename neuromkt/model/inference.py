@@ -75,6 +75,13 @@ def predict(
 
     Raises:
         ModelError: when ``frame`` lacks a column the model needs.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> scores = nm.predict(bundle, nm.load_sample("ecommerce").head(200))
+        >>> scores.shape, bool(((scores > 0) & (scores < 1)).all())
+        ((200,), True)
     """
     bundle.encoders.check_columns(frame)
     parts = []

@@ -25,7 +25,17 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Architecture of :class:`AttentionModel`."""
+    """Architecture of :class:`AttentionModel`.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> config = nm.ModelConfig.preset("small")
+        >>> config.d_model, config.n_layers, config.n_heads
+        (32, 1, 2)
+        >>> nm.ModelConfig(d_model=30, n_heads=4)
+        Traceback (most recent call last):
+        ValueError: d_model=30 must be divisible by n_heads=4
+    """
 
     d_model: int = 64  # width of every token
     n_layers: int = 1  # transformer blocks (1: as accurate as 2 on bench/quality.py, 3x faster)

@@ -18,7 +18,17 @@ __all__ = ["TrainConfig"]
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """How a model is trained."""
+    """How a model is trained.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> config = nm.TrainConfig(epochs=30, seed=1)
+        >>> config.epochs_for(100_000)  # at most 150,000 rows: 2 passes over 100,000
+        2
+        >>> nm.TrainConfig(lr=0)
+        Traceback (most recent call last):
+        ValueError: lr=0 must be positive
+    """
 
     epochs: int = 30  # upper bound; early stopping usually ends sooner
     row_budget: int | None = 150_000  # at most ceil(row_budget / training rows) epochs; None: off

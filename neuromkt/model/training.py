@@ -62,7 +62,19 @@ class TrainProgress(Progress):
 
 @dataclass
 class TrainResult:
-    """What :func:`fit` returns."""
+    """What :func:`fit` returns.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ecommerce").head(400)
+        >>> schema = nm.infer_schema(frame, target="purchased")
+        >>> result = nm.fit(frame, schema, nm.ModelConfig.preset("small"), nm.TrainConfig(epochs=1))
+        >>> {name: len(rows) for name, rows in result.split.items()}
+        {'train': 280, 'validation': 60, 'test': 60}
+        >>> sorted(result.history[0])
+        ['epoch', 'loss', 'seconds', 'val_accuracy', 'val_brier', 'val_f1', 'val_log_loss', 'val_n',
+         'val_positive_rate', 'val_pr_auc', 'val_precision', 'val_recall', 'val_roc_auc']
+    """
 
     bundle: ModelBundle
     history: list[dict[str, Any]]  # one record per epoch: loss and validation metrics
@@ -203,6 +215,16 @@ def fit(
 
     Raises:
         DataError: when the frame cannot be trained on (no target, one class, ...).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> frame = nm.load_sample("ecommerce").head(600)
+        >>> schema = nm.infer_schema(frame, target="purchased")
+        >>> seen = []
+        >>> result = nm.fit(frame, schema, nm.ModelConfig.preset("small"),
+        ...                 nm.TrainConfig(epochs=2), on_progress=seen.append)
+        >>> result.bundle.metrics["primary"], len(result.history), seen[-1].epoch
+        ('roc_auc', 2, 2)
     """
     model_config, config = model_config or ModelConfig(), train_config or TrainConfig()
     on_progress = on_progress or (lambda p: None)

@@ -194,6 +194,13 @@ def build_report(
     Raises:
         DataError: ``frame`` lacks columns the model reads, or one holds the wrong kind
             of values (all named in one message).
+
+    Example:
+        >>> import neuromkt as nm
+        >>> bundle = nm.load_bundle("sample_data/models/ecommerce.zip")
+        >>> page = nm.build_report(bundle, nm.load_sample("ecommerce").head(300), max_rows=100)
+        >>> page.startswith("<!DOCTYPE html>"), '<section id="agreement">' in page
+        (True, True)
     """
     validate_for_scoring(bundle, frame)
     n, s = len(frame), min(len(frame), max_rows)
