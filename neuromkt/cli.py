@@ -378,10 +378,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     args = build_parser().parse_args(argv)
     try:
-        if getattr(args, "needs_torch", True):  # `check` starts faster without torch
-            from neuromkt.model.threads import configure_threads
+        from neuromkt.model.threads import configure_threads, default_threads
 
-            configure_threads()
+        threads = default_threads()  # every command refuses a bad NEUROMKT_THREADS
+        if getattr(args, "needs_torch", True):  # `check` starts faster without torch
+            configure_threads(threads)
         return int(args.handler(args))
     except NeuromktError as exc:
         return _fail(str(exc))

@@ -128,6 +128,18 @@ def test_python_m_check_good_file(good_csv: Path) -> None:
     assert json.loads(done.stdout)["task"] == "binary"
 
 
+def test_check_runs_without_loading_torch(good_csv: Path) -> None:
+    """``check`` needs no model, so it does not pay for importing torch (seconds)."""
+    code = (
+        "import sys; from neuromkt.cli import main; "
+        f"assert main(['check', {str(good_csv)!r}]) == 0; print('torch' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=REPO, timeout=120)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "False"
+
+
 @pytest.mark.slow
 def test_python_m_check_bad_file(tmp_path: Path) -> None:
     path = tmp_path / "page.csv"

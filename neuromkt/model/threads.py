@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import os
 
-import torch
-
 from neuromkt.errors import NeuromktError
 
 ENV_VAR = "NEUROMKT_THREADS"
@@ -51,6 +49,8 @@ def configure_threads(threads: int | None = None) -> int:
     Returns:
         The number of threads torch now uses.
     """
+    import torch  # here, so that checking the setting (default_threads) needs no torch
+
     wanted = default_threads() if threads is None else threads
     if torch.get_num_threads() != wanted:
         torch.set_num_threads(wanted)
