@@ -11,7 +11,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.stats import kendalltau
 
 __all__ = ["kendall_tau", "position_ranks", "top_k_overlap"]
 
@@ -33,6 +32,8 @@ def kendall_tau(a: np.ndarray, b: np.ndarray, valid: np.ndarray | None = None) -
         raise ValueError(f"a {a.shape}, b {b.shape} and valid {valid.shape} must be one (N, P)")
     if a.size == 0:
         return np.full(len(a), np.nan)
+    from scipy.stats import kendalltau  # on first use: scipy.stats takes about a second to import
+
     unknown = ((np.isnan(a) | np.isnan(b)) & valid).any(axis=1)  # not to be omitted
     with warnings.catch_warnings():
         # Rows with fewer than 2 valid positions are NaN by design, not worth a warning.

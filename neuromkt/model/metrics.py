@@ -18,6 +18,9 @@ this module adds the conventions the app, the bundles and the report rely on:
 * Shape and label mistakes are programming errors and raise ``ValueError`` with a
   message naming the problem (checked here, before scikit-learn sees the data).
 
+scikit-learn is imported on first use: importing it (and with it scipy.stats) at
+``import neuromkt`` would add about 1.5 s of CPU to every command and page start.
+
 The input checks are at the end of the module.
 """
 
@@ -25,13 +28,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import rankdata
-from sklearn import metrics as skm
-from sklearn.exceptions import UndefinedMetricWarning
 
 __all__ = [
     "best_threshold",
@@ -54,13 +55,20 @@ _NAN = float("nan")
 _BINARY = [0, 1]  # the labels of a binary task, passed so one-class data is not an error
 
 
+def _sklearn_metrics() -> ModuleType:
+    """:mod:`sklearn.metrics`, imported on first use (see the module docstring)."""
+    from sklearn import metrics
+
+    return metrics
+
+
 # ----------------------------------------------------------------------------- binary
 def _roc_auc(y: np.ndarray, s: np.ndarray) -> float:
     """ROC AUC, NaN unless both classes are present."""
     n_pos = int(y.sum())
     if n_pos == 0 or n_pos == y.size:
         return _NAN
-    return float(skm.roc_auc_score(y, s))
+    return float(_sklearn_metrics().roc_auc_score(y, s))
 
 
 def binary_metrics(y_true: Any, p: Any, *, threshold: float = 0.5) -> dict[str, float | int]:
@@ -76,6 +84,7 @@ def binary_metrics(y_true: Any, p: Any, *, threshold: float = 0.5) -> dict[str, 
         ``recall``, ``f1``, ``log_loss`` (probabilities clipped to [1e-15, 1 - 1e-15]),
         ``brier``, ``positive_rate`` (share of actual positives) and ``n``.
     """
+    skm = _sklearn_metrics()
     y, prob = _binary_inputs(y_true, p, probabilities=True)
     pred = (prob >= threshold).astype(np.int64)
     precision, recall, f1, _ = skm.precision_recall_fscore_support(
@@ -104,10 +113,12 @@ def roc_curve(y: Any, p: Any) -> pd.DataFrame:
         positive; the first row has threshold ``inf``), thresholds decreasing. Rates are
         NaN when a class is absent.
     """
+    from sklearn.exceptions import UndefinedMetricWarning
+
     y_arr, s = _binary_inputs(y, p, probabilities=False)
     with warnings.catch_warnings():  # a missing class gives NaN rates, as documented
         warnings.simplefilter("ignore", UndefinedMetricWarning)
-        fpr, tpr, thresholds = skm.roc_curve(y_arr, s, drop_intermediate=False)
+        fpr, tpr, thresholds = _sklearn_metrics().roc_curve(y_arr, s, drop_intermediate=False)
     return pd.DataFrame({"fpr": fpr, "tpr": tpr, "threshold": thresholds})
 
 
@@ -122,7 +133,7 @@ def pr_curve(y: Any, p: Any) -> pd.DataFrame:
     y_arr, s = _binary_inputs(y, p, probabilities=False)
     with warnings.catch_warnings():  # no positives: recall is set to NaN below
         warnings.filterwarnings("ignore", "No positive class found", UserWarning)
-        precision, recall, thresholds = skm.precision_recall_curve(y_arr, s)
+        precision, recall, thresholds = _sklearn_metrics().precision_recall_curve(y_arr, s)
     # scikit-learn lists thresholds increasing and ends with the (recall 0, precision 1)
     # point; this table starts with it.
     precision, recall = precision[::-1], recall[::-1]
@@ -194,6 +205,8 @@ def lift_table(y: Any, score: Any, n_bins: int = 10) -> pd.DataFrame:
         all positives), ``cum_population`` (cumulative share of rows), ``min_score``,
         ``max_score``.
     """
+    from scipy.stats import rankdata
+
     y_arr, s = _binary_inputs(y, score, probabilities=False)
     if n_bins < 1:
         raise ValueError(f"{n_bins=} must be at least 1.")
@@ -235,7 +248,7 @@ def best_threshold(y: Any, p: Any, metric: str = "f1") -> tuple[float, float]:
     if metric not in _THRESHOLD_METRICS:
         raise ValueError(f"{metric=} must be one of {', '.join(_THRESHOLD_METRICS)}.")
     y_arr, s = _binary_inputs(y, p, probabilities=False)
-    tns, fps, fns, tps, thresholds = skm.confusion_matrix_at_thresholds(y_arr, s)
+    tns, fps, fns, tps, thresholds = _sklearn_metrics().confusion_matrix_at_thresholds(y_arr, s)
     # The all-negative candidate, just above the largest score, comes first.
     tns, fns = np.r_[tns[-1] + fps[-1], tns], np.r_[fns[-1] + tps[-1], fns]
     tps, fps = np.r_[0.0, tps], np.r_[0.0, fps]
@@ -254,6 +267,7 @@ def best_threshold(y: Any, p: Any, metric: str = "f1") -> tuple[float, float]:
 # ------------------------------------------------------------------------- regression
 def regression_metrics(y: Any, yhat: Any) -> dict[str, float | int]:
     """``rmse``, ``mae``, ``r2`` (NaN when the target is constant) and ``n``."""
+    skm = _sklearn_metrics()
     y_arr, pred = _regression_inputs(y, yhat)
     constant = bool(np.all(y_arr == y_arr[0]))
     return {
@@ -301,6 +315,7 @@ def multiclass_metrics(y_idx: Any, proba: Any, classes: Sequence[Any]) -> dict[s
         raise ValueError("Every row of probabilities needs a positive sum.")
     prob = prob / row_sums
     pred = prob.argmax(axis=1)
+    skm = _sklearn_metrics()
     aucs = [_roc_auc((y == k).astype(np.int64), prob[:, k]) for k in range(n_classes)]
     aucs = [a for a in aucs if not np.isnan(a)]
     clipped = np.clip(prob, _EPS, 1 - _EPS)
@@ -325,7 +340,7 @@ def confusion_matrix(y_idx: Any, pred_idx: Any, classes: Sequence[Any]) -> pd.Da
         raise ValueError(f"Labels {y.shape} and predictions {pred.shape} must match.")
     labels = [str(c) for c in classes]
     return pd.DataFrame(
-        skm.confusion_matrix(y, pred, labels=np.arange(n_classes)),
+        _sklearn_metrics().confusion_matrix(y, pred, labels=np.arange(n_classes)),
         index=pd.Index(labels, name="actual"),
         columns=pd.Index(labels, name="predicted"),
     )
