@@ -350,9 +350,79 @@ def with_ids(table: pd.DataFrame, bundle: ModelBundle, frame: pd.DataFrame) -> p
     return pd.concat([frame[ids], table], axis=1) if ids else table
 
 
+def _add_sessions_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "sessions",
+        help="turn an event log into one row per session",
+        description="Read an event log (CSV, JSON lines, Parquet or a folder of Parquet "
+        "files; one row per event) and write one row per session to --out (.parquet or "
+        ".csv). A new session starts after --gap-minutes without an event, or wherever "
+        "--session-col changes. With --outcome EVENT each sequence stops just before the "
+        "session's first EVENT and a 0/1 column named after it says whether it was reached. "
+        "Notes go to stderr; the last line on stdout is a JSON summary.",
+    )
+    parser.add_argument("events", metavar="EVENTS", help="the event log: a file or a folder")
+    parser.add_argument("--id", metavar="COL", required=True, help="user (or visitor) id")
+    parser.add_argument("--time", metavar="COL", required=True, help="when each event happened")
+    parser.add_argument("--event", metavar="COL", required=True, help="the event name")
+    parser.add_argument("--session-col", metavar="COL", help="a session id from the log")
+    parser.add_argument(
+        "--gap-minutes", type=float, default=30.0, help="inactivity limit (default 30)"
+    )
+    parser.add_argument("--outcome", metavar="EVENT", help="the outcome event, e.g. purchase")
+    parser.add_argument(
+        "--outcome-days", type=float, metavar="N",
+        help="the outcome is also 1 when the user does EVENT within N days after the session",
+    )  # fmt: skip
+    parser.add_argument("--item", metavar="COL", help="item/page column: tokens event:item")
+    parser.add_argument(
+        "--number", metavar="COL", action="append", default=[],
+        help="per-event number, summed and averaged per session (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--keep", metavar="COL", action="append", default=[],
+        help="per-session attribute, the session's first value (repeatable)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--max-events", type=int, default=500, help="most recent events kept per session"
+    )
+    parser.add_argument(
+        "--keep-duplicates", action="store_true",
+        help="keep an event equal to the one before it (same id, time and event)",
+    )  # fmt: skip
+    parser.add_argument("--out", metavar="FILE", required=True, help="sessions .parquet or .csv")
+    parser.set_defaults(handler=_run_sessions, needs_torch=False)
+
+
+def _run_sessions(args: argparse.Namespace) -> int:
+    from neuromkt.data.sessions import SessionConfig, build_sessions
+
+    config = SessionConfig(
+        id_column=args.id,
+        time_column=args.time,
+        event_column=args.event,
+        session_column=args.session_col,
+        item_column=args.item,
+        numbers=tuple(args.number),
+        keep=tuple(args.keep),
+        gap_minutes=args.gap_minutes,
+        outcome=args.outcome,
+        outcome_days=args.outcome_days,
+        max_events=args.max_events,
+        drop_duplicates=not args.keep_duplicates,
+    )
+    summary = build_sessions(args.events, config, out=args.out).summary
+    for note in summary.notes():
+        print(note, file=sys.stderr)
+    print(f"wrote {summary.sessions:,} sessions to {args.out}", file=sys.stderr)
+    print(json.dumps(summary.to_dict(), ensure_ascii=False))
+    return EXIT_OK
+
+
 # One adder per subcommand; each registers its parser and sets ``handler``.
 _COMMANDS: list[Callable[[Any], None]] = [
     _add_check_parser,
+    _add_sessions_parser,
     _add_train_parser,
     _add_predict_parser,
     _add_explain_parser,
