@@ -16,6 +16,7 @@ from typing import Any
 
 import pandas as pd
 
+from neuromkt.data.events import sequence_of_gap_column
 from neuromkt.data.labels import infer_task, target_labels
 from neuromkt.data.roles import is_number, role_for
 from neuromkt.errors import DataError
@@ -298,6 +299,7 @@ def infer_schema(frame: pd.DataFrame, *, target: str | None = None) -> Schema:
             columns.append(_spec(series, name, "target", "the outcome to predict"))
         else:
             columns.append(_infer_column(frame[name], name))
+    columns = [_gaps_go_with_their_events(c, frame.columns) for c in columns]
     if target is None:
         return Schema(tuple(columns))
     task, classes = infer_task(frame[target])
@@ -309,6 +311,15 @@ def _spec(series: pd.Series, name: str, role: str, reason: str, n_unique: int = 
         n_unique = int(series.nunique(dropna=True))
     n_missing = int(series.isna().sum())
     return ColumnSpec(name, role, reason, str(series.dtype), n_missing, n_unique)
+
+
+def _gaps_go_with_their_events(spec: ColumnSpec, names: Any) -> ColumnSpec:
+    """``events_gap_s`` next to ``events`` is no feature: the model reads it with the events."""
+    sequence = sequence_of_gap_column(spec.name, names)
+    if sequence is None or spec.role == "target":
+        return spec
+    reason = f"the time before each event of '{sequence}' → read with that column"
+    return replace(spec, role="ignore", reason=reason)
 
 
 def _infer_column(series: pd.Series, name: str) -> ColumnSpec:

@@ -279,7 +279,9 @@ def ablation_chunk(
     }
     per_eval = max(1, batch_size // max(len(inputs["tokens"]), 1))
     used = [k for k in groups if inputs[k].numel()]
-    fixed = [k for k in groups if not inputs[k].numel()]
+    # Empty groups and inputs that are not ablated (time gaps) go along unchanged.
+    fixed = [k for k in groups if not inputs[k].numel()] + [k for k in inputs if k not in groups]
+    base.update({k: inputs[k] for k in inputs if k not in groups})
     forward = _RawForward(model, output, used + fixed)
     columns = FeatureAblation(forward).attribute(
         tuple(inputs[k] for k in used),
@@ -294,7 +296,7 @@ def ablation_chunk(
         parts.append(by_name["tokens"][:, :, 0])
     deleted = torch.zeros_like(inputs["tokens"], dtype=torch.float32)
     if S and L:
-        rest = [k for k in groups if k != "tokens"]
+        rest = [k for k in inputs if k != "tokens"]
         deleted = FeatureAblation(_RawForward(model, output, ["tokens", *rest])).attribute(
             inputs["tokens"],
             baselines=TextEncoder.PAD_ID,  # a deleted token is padding

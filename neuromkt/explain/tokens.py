@@ -3,7 +3,9 @@
 For each text or event-sequence column: one row's token weights aligned with the
 characters of its original text (for highlighting), a vocabulary table (mean
 attention per token over the rows that contain it, its count and outcome rate), and
-the full token × token matrix of one row, computed on demand.
+the full token × token matrix of one row, computed on demand. Event sequences built
+from a log carry their time gaps: each event's gap since the one before and its dwell
+(the time until the next event) sit next to its attention.
 """
 
 from __future__ import annotations
@@ -136,7 +138,8 @@ def token_table(
         containing it), ``occurrences``, ``outcome_rate`` (share of those rows with
         the positive outcome; mean outcome for regression; NaN for multiclass or
         without an outcome column) and ``in_vocab`` (False: the model sees [UNK]);
-        largest attention first.
+        largest attention first. Models with time gaps add ``median_dwell_s``: the
+        median time from the token's event to the next one (NaN for other columns).
     """
     sums = _row_token_sums(maps, view, column)
     n = len(sums.names)
@@ -149,6 +152,8 @@ def token_table(
     )  # fmt: skip
     table = table[["column", "token", "attention", "count", "occurrences", "outcome_rate",
                    "in_vocab"]]  # fmt: skip
+    if any(e.gap_column for e in maps.encoders.text):
+        table = table.merge(_median_dwell(maps, frame, column), how="left", on=["column", "token"])
     table = table[table["count"] >= min_count]
     return table.sort_values(["attention", "count"], ascending=False, kind="stable",
                              ignore_index=True)  # fmt: skip
@@ -189,6 +194,28 @@ def token_outcome_table(
     return table[table["count"] > 0].reset_index(drop=True)
 
 
+def _dwell(seconds: list[float]) -> list[float]:
+    """The time until the next event: the next event's gap (NaN after the last)."""
+    return [*seconds[1:], float("nan")] if seconds else []
+
+
+def _median_dwell(maps: AttentionMaps, frame: pd.DataFrame, column: str | None) -> pd.DataFrame:
+    """``column``, ``token``, ``median_dwell_s`` over the occurrences the model saw."""
+    parts = []
+    for enc in maps.encoders.text:
+        if enc.gap_column is None or column not in (None, enc.name):
+            continue
+        layout = maps.tokens[maps.tokens["column"] == enc.name]
+        dwell = [_dwell(s) for s in enc.gap_seconds(frame[enc.name], frame[enc.gap_column])]
+        rows, slots = layout["row"].to_numpy(), layout["slot"].to_numpy()
+        values = [dwell[r][s] for r, s in zip(rows, slots, strict=True)]
+        parts.append(layout[["column", "token"]].assign(median_dwell_s=values))
+    if not parts:
+        return pd.DataFrame({"column": [], "token": [], "median_dwell_s": []})
+    both = pd.concat(parts, ignore_index=True)
+    return both.groupby(["column", "token"], as_index=False, sort=False)["median_dwell_s"].median()
+
+
 def row_token_weights(
     maps: AttentionMaps, frame: pd.DataFrame, row: Hashable, view: AttentionView = DEFAULT_VIEW
 ) -> pd.DataFrame:
@@ -198,7 +225,8 @@ def row_token_weights(
         One row per token of every text column: ``column``, ``slot``, ``token``,
         ``start``/``end`` (its characters in the cell; -1 when unknown),
         ``attention`` (NaN for tokens beyond the model's ``max_len``: it never saw
-        them), ``seen`` and ``in_vocab``.
+        them), ``seen``, ``in_vocab``, and ``gap_s`` (seconds since the event before)
+        and ``dwell_s`` (seconds until the next event): NaN without time gaps.
 
     Raises:
         ValueError: when the attention's token positions do not match the row's text
@@ -223,6 +251,9 @@ def row_token_weights(
         attention[:n_seen] = values[seen["position"].to_numpy()]
         spans = np.array(token_spans(text, tokens), dtype="int64").reshape(-1, 2)
         vocab = set(enc.vocab[enc.FIRST_WORD_ID :])
+        gaps = [float("nan")] * len(tokens)
+        if enc.gap_column is not None:
+            gaps = enc.gap_seconds(frame.loc[[row], enc.name], frame.loc[[row], enc.gap_column])[0]
         parts.append(
             pd.DataFrame(
                 {
@@ -234,10 +265,13 @@ def row_token_weights(
                     "attention": attention,
                     "seen": np.arange(len(tokens)) < n_seen,
                     "in_vocab": [t in vocab for t in tokens],
+                    "gap_s": np.asarray(gaps, dtype="float64"),
+                    "dwell_s": np.asarray(_dwell(gaps), dtype="float64"),
                 }
             )
         )
-    columns = ["column", "slot", "token", "start", "end", "attention", "seen", "in_vocab"]
+    columns = ["column", "slot", "token", "start", "end", "attention", "seen", "in_vocab",
+               "gap_s", "dwell_s"]  # fmt: skip
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=columns)
 
 

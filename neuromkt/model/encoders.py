@@ -12,6 +12,11 @@ Ids with a fixed meaning are class attributes: ``CategoricalEncoder.OTHER_ID`` a
 ``MISSING_ID`` (the kept levels start at ``FIRST_LEVEL_ID``), ``TextEncoder.PAD_ID``
 and ``UNK_ID`` (the kept words start at ``FIRST_WORD_ID``). Saved bundles depend on
 them, so they never change.
+
+An event-sequence column ``events`` with a companion ``events_gap_s`` (the seconds
+before each event, as the sessions table writes it) also gives every token its
+time-gap bucket (:func:`gap_buckets`), an extra input ``gaps`` of the same shape as
+``tokens``.
 """
 
 from __future__ import annotations
@@ -26,9 +31,10 @@ import numpy as np
 import pandas as pd
 import torch
 
+from neuromkt.data.events import gap_column, parse_gaps
 from neuromkt.data.schema import Schema, target_labels
 from neuromkt.errors import ModelError
-from neuromkt.model.network import PAD_ID, InputSpec
+from neuromkt.model.network import N_GAP_BUCKETS, PAD_ID, InputSpec
 
 PAD, UNK = "[PAD]", "[UNK]"
 CLS = "[CLS]"
@@ -56,6 +62,20 @@ def tokenize(text: Any) -> list[str]:
         return []
     tokens = (t.strip(_STRIP) for t in _TOKEN_RE.findall(str(text).lower()))
     return [t for t in tokens if t]
+
+
+def gap_buckets(seconds: Any) -> np.ndarray:
+    """Time-gap bucket ids: 0 for unknown (NaN, negative), else 1 + floor(log2(1 + s)).
+
+    Example:
+        >>> gap_buckets([float("nan"), 0, 0.5, 1, 3, 60, 10**9]).tolist()
+        [0, 1, 1, 2, 3, 6, 23]
+    """
+    s = np.asarray(seconds, dtype="float64")
+    known = np.isfinite(s) & (s >= 0)
+    with np.errstate(invalid="ignore"):
+        ids = 1 + np.floor(np.log2(1.0 + np.where(known, s, 0.0)))
+    return np.where(known, np.minimum(ids, N_GAP_BUCKETS - 1), 0).astype("int64")
 
 
 @dataclass(frozen=True)
@@ -180,6 +200,7 @@ class TextEncoder:
     name: str
     vocab: list[str]
     max_len: int
+    gap_column: str | None = None  # seconds before each event (an event log's sessions)
 
     @classmethod
     def fit(cls, name: str, series: pd.Series, config: EncoderConfig) -> TextEncoder:
@@ -205,6 +226,37 @@ class TextEncoder:
         for row, tokens in enumerate(self.tokens(series)):
             ids[row, : len(tokens)] = [index.get(t, self.UNK_ID) for t in tokens]
         return ids
+
+    def gap_seconds(self, series: pd.Series, gaps: pd.Series) -> list[list[float]]:
+        """Seconds before each token of each row (all tokens, not truncated; NaN unknown).
+
+        Gaps are given per whitespace-separated event; an event the tokenizer splits
+        into several tokens gives each of them its gap, and an edited sequence whose
+        events outnumber its gaps gets NaN for the rest.
+        """
+        out = []
+        for cell, gap_cell in zip(series.tolist(), gaps.tolist(), strict=True):
+            values = parse_gaps(gap_cell)
+            tokens = tokenize(cell)
+            pieces = [] if not tokens else str(cell).split()
+            if len(pieces) != len(tokens):  # some event is several tokens (or none)
+                values = [v for p, v in zip(pieces, _padded(values, len(pieces)), strict=True)
+                          for _ in tokenize(p)]  # fmt: skip
+            out.append(_padded(values, len(tokens)))
+        return out
+
+    def gap_ids(self, series: pd.Series, gaps: pd.Series) -> np.ndarray:
+        """(N, max_len) time-gap bucket of every token slot; 0 at padding and where unknown."""
+        ids = np.zeros((len(series), self.max_len), dtype="int64")
+        for row, seconds in enumerate(self.gap_seconds(series, gaps)):
+            kept = seconds[: self.max_len]
+            ids[row, : len(kept)] = gap_buckets(kept)
+        return ids
+
+
+def _padded(values: list[float], n: int) -> list[float]:
+    """``values`` cut or filled with NaN to length ``n``."""
+    return values[:n] + [float("nan")] * max(0, n - len(values))
 
 
 @dataclass
@@ -233,10 +285,17 @@ class Encoders:
         if schema.task == "regression":
             y = _as_float(frame[schema.target])
             mean, std = float(np.nanmean(y)), float(np.nanstd(y)) or 1.0
+        text = [TextEncoder.fit(c, frame[c], config) for c in schema.text]
+        for enc in text:  # a sessions table's event column comes with its time gaps
+            if (
+                gap_column(enc.name) in frame.columns
+                and gap_column(enc.name) not in schema.features
+            ):
+                enc.gap_column = gap_column(enc.name)
         return cls(
             numeric=[NumericEncoder.fit(c, frame[c]) for c in schema.numeric],
             categorical=[CategoricalEncoder.fit(c, frame[c], config) for c in schema.categorical],
-            text=[TextEncoder.fit(c, frame[c], config) for c in schema.text],
+            text=text,
             task=schema.task,
             target=schema.target,
             classes=list(schema.classes),
@@ -266,7 +325,15 @@ class Encoders:
             vocab_sizes=tuple(e.vocab_size for e in self.text),
             max_lens=tuple(e.max_len for e in self.text),
             n_outputs=len(self.classes) if self.task == "multiclass" else 1,
+            time_gaps=tuple(e.gap_column is not None for e in self.text)
+            if self.gap_columns
+            else (),
         )
+
+    @property
+    def gap_columns(self) -> list[str]:
+        """The time-gap columns read with event sequences (not features of their own)."""
+        return [e.gap_column for e in self.text if e.gap_column is not None]
 
     def positions(self) -> pd.DataFrame:
         """One row per model position: ``position``, ``kind``, ``column``, ``slot``."""
@@ -282,7 +349,7 @@ class Encoders:
     # --- transforms ---------------------------------------------------------------
     def check_columns(self, frame: pd.DataFrame) -> None:
         """Raise ``ModelError`` naming the columns the model needs but ``frame`` lacks."""
-        missing = [c for c in self.input_columns if c not in frame.columns]
+        missing = [c for c in self.input_columns + self.gap_columns if c not in frame.columns]
         if missing:
             names = ", ".join(repr(c) for c in missing[:10])
             more = f" and {len(missing) - 10} more" if len(missing) > 10 else ""
@@ -297,7 +364,9 @@ class Encoders:
         Shape:
             numeric (N, n_numeric) float32, numeric_missing (N, n_numeric) bool,
             categorical (N, n_categorical) int64, tokens (N, n_text, L) int64 with
-            L = the longest ``max_len`` (shorter columns padded with ``PAD_ID``).
+            L = the longest ``max_len`` (shorter columns padded with ``PAD_ID``);
+            with time-gap columns also gaps (N, n_text, L) int64 bucket ids (0 where
+            unknown).
         """
         self.check_columns(frame)
         n = len(frame)
@@ -310,12 +379,19 @@ class Encoders:
         tokens = np.full((n, len(self.text), width), TextEncoder.PAD_ID, dtype="int64")
         for j, e in enumerate(self.text):
             tokens[:, j, : e.max_len] = e.transform(frame[e.name])
-        return {
+        inputs = {
             "numeric": torch.from_numpy(np.ascontiguousarray(numeric, dtype="float32")),
             "numeric_missing": torch.from_numpy(np.ascontiguousarray(missing, dtype=bool)),
             "categorical": torch.from_numpy(np.ascontiguousarray(categorical)),
             "tokens": torch.from_numpy(tokens),
         }
+        if self.gap_columns:  # only then: models without gaps see exactly the inputs they had
+            gaps = np.zeros_like(tokens)
+            for j, e in enumerate(self.text):
+                if e.gap_column is not None:
+                    gaps[:, j, : e.max_len] = e.gap_ids(frame[e.name], frame[e.gap_column])
+            inputs["gaps"] = torch.from_numpy(gaps)
+        return inputs
 
     def transform_target(self, frame: pd.DataFrame) -> tuple[torch.Tensor, np.ndarray]:
         """The encoded target and a mask of rows where it is present.
@@ -404,4 +480,5 @@ def _text_from(d: dict[str, Any]) -> TextEncoder:
     valid = tuple(vocab[: len(reserved)]) == reserved and len(set(vocab)) == len(vocab)
     if not valid or not 1 <= max_len <= 4096:
         raise ValueError(f"text column {d.get('name')!r} has an invalid vocabulary")
-    return TextEncoder(str(d["name"]), vocab, max_len)
+    gaps = d.get("gap_column")  # absent in bundles saved before time gaps
+    return TextEncoder(str(d["name"]), vocab, max_len, None if gaps is None else str(gaps))

@@ -2,8 +2,10 @@
 
 Every numeric column, every categorical column and every token of every text column
 becomes one token of width ``d_model``; a leading ``[CLS]`` token is read by the
-head. Attention is written out by hand so that every layer's probabilities
-``(B, H, T, T)`` can be returned (after softmax, before dropout).
+head. An event-sequence token can also carry the time since the previous event,
+bucketed on a log scale, as an embedding added to it (``N_GAP_BUCKETS``). Attention is
+written out by hand so that every layer's probabilities ``(B, H, T, T)`` can be
+returned (after softmax, before dropout).
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from torch.nn import functional as F
 CLS_POSITION = 0  # where [CLS] sits; the head reads it
 FIRST_FEATURE_POSITION = CLS_POSITION + 1  # the first numeric (or categorical) token
 PAD_ID = 0  # token id of padding in every text column: masked out of attention
+
+# Time-gap buckets of event tokens: 0 = unknown (no gap given), then one bucket per
+# doubling, b = 1 + floor(log2(1 + seconds)): 1 = under 1 s, 2 = 1-3 s, 3 = 3-7 s,
+# 4 = 7-15 s, 5 = 15-31 s, ..., 23 = 48.5 days and longer.
+N_GAP_BUCKETS = 24
 
 PRESETS: dict[str, dict[str, Any]] = {
     "small": {"d_model": 32, "n_layers": 1, "n_heads": 2},
@@ -97,12 +104,18 @@ class InputSpec:
     vocab_sizes: tuple[int, ...]  # vocabulary of each text column (incl. [PAD], [UNK])
     max_lens: tuple[int, ...]  # token slots of each text column
     n_outputs: int  # 1 for binary and regression, n_classes for multiclass
+    time_gaps: tuple[bool, ...] = ()  # per text column: tokens carry time gaps (() = none)
 
     def __post_init__(self) -> None:
         if len(self.categorical) != len(self.cat_cardinalities):
             raise ValueError("one cardinality per categorical column is required")
         if not len(self.text) == len(self.vocab_sizes) == len(self.max_lens):
             raise ValueError("one vocabulary size and length per text column is required")
+        if self.time_gaps and (len(self.time_gaps) != len(self.text) or not any(self.time_gaps)):
+            raise ValueError(
+                f"time_gaps={self.time_gaps} must be empty or name one flag per text column "
+                "with at least one set"
+            )
         if self.n_outputs < 1 or min((*self.cat_cardinalities, *self.vocab_sizes), default=2) < 2:
             raise ValueError("n_outputs, cardinalities and vocabularies must be positive")
 
@@ -116,10 +129,17 @@ class InputSpec:
         return FIRST_FEATURE_POSITION + self.n_features + sum(self.max_lens)
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        """JSON-ready; ``time_gaps`` only when set, so older readers see the same keys."""
+        data = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        if not self.time_gaps:
+            del data["time_gaps"]
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> InputSpec:
+        gaps = data.get("time_gaps", [])
+        if not isinstance(gaps, list) or not all(isinstance(v, bool) for v in gaps):
+            raise ValueError(f"time_gaps={gaps!r} must be a list of true/false flags")
         return cls(
             numeric=tuple(str(v) for v in data["numeric"]),
             categorical=tuple(str(v) for v in data["categorical"]),
@@ -128,6 +148,7 @@ class InputSpec:
             vocab_sizes=tuple(int(v) for v in data["vocab_sizes"]),
             max_lens=tuple(int(v) for v in data["max_lens"]),
             n_outputs=int(data["n_outputs"]),
+            time_gaps=tuple(gaps),
         )
 
 
@@ -184,7 +205,12 @@ class TokenEmbedding(nn.Module):
         self.position = nn.Embedding(max(spec.max_lens, default=1), d)
         self.column = nn.Embedding(max(len(spec.text), 1), d)
         self.max_lens = spec.max_lens
-        for emb in (self.categorical, self.vocab, self.position, self.column):
+        self.time_gaps = spec.time_gaps or (False,) * len(spec.text)
+        tables = [self.categorical, self.vocab, self.position, self.column]
+        if any(self.time_gaps):  # models without gap columns keep their exact set of weights
+            self.gap = nn.Embedding(N_GAP_BUCKETS, d)
+            tables.append(self.gap)
+        for emb in tables:
             nn.init.normal_(emb.weight, std=d**-0.5)
 
     def forward(
@@ -193,8 +219,13 @@ class TokenEmbedding(nn.Module):
         numeric_missing: torch.Tensor,
         categorical: torch.Tensor,
         tokens: torch.Tensor,
+        gaps: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Shape: numeric (B, Nn), categorical (B, Nc), tokens (B, S, L) -> (B, T, D)."""
+        """Shape: numeric (B, Nn), categorical (B, Nc), tokens (B, S, L) -> (B, T, D).
+
+        ``gaps`` (B, S, L) holds the time-gap bucket of every token (0 = unknown, the
+        default when None); only columns fitted with gaps read it.
+        """
         B = numeric.shape[0]
         parts = [self.cls.expand(B, -1, -1)]  # at CLS_POSITION
         if numeric.shape[1]:
@@ -205,7 +236,11 @@ class TokenEmbedding(nn.Module):
             ids = tokens[:, j, :length]  # (B, L_j)
             slots = torch.arange(length, device=ids.device)
             column = self.column.weight[j]  # (D,)
-            parts.append(self.vocab(ids + self.vocab_offsets[j]) + self.position(slots) + column)
+            token = self.vocab(ids + self.vocab_offsets[j]) + self.position(slots) + column
+            if self.time_gaps[j]:
+                buckets = torch.zeros_like(ids) if gaps is None else gaps[:, j, :length]
+                token = token + self.gap(buckets)  # (B, L_j, D)
+            parts.append(token)
         return torch.cat(parts, dim=1)  # (B, T, D)
 
 
@@ -360,6 +395,7 @@ class AttentionModel(nn.Module):
         numeric_missing: torch.Tensor,
         categorical: torch.Tensor,
         tokens: torch.Tensor,
+        gaps: torch.Tensor | None = None,
         *,
         return_attention: bool = False,
         full_last_layer: bool = True,
@@ -367,13 +403,14 @@ class AttentionModel(nn.Module):
         """Logits, and optionally every layer's attention.
 
         Shape:
-            numeric, numeric_missing (B, Nn); categorical (B, Nc); tokens (B, S, L)
-            -> logits (B, n_outputs); attention: n_layers tensors (B, H, T, T), each
+            numeric, numeric_missing (B, Nn); categorical (B, Nc); tokens and
+            gaps (time-gap buckets, optional) (B, S, L) -> logits (B, n_outputs);
+            attention: n_layers tensors (B, H, T, T), each
             row summing to 1 with exactly 0 on padding positions. With
             ``full_last_layer=False`` the last one is its [CLS] row only, (B, H, 1, T):
             all that [CLS] attention and rollout need, for less work.
         """
-        x = self.embed(numeric, numeric_missing, categorical, tokens)  # (B, T, D)
+        x = self.embed(numeric, numeric_missing, categorical, tokens, gaps)  # (B, T, D)
         return self.forward_embedded(
             x,
             self.pad_mask(tokens),
