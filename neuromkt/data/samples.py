@@ -1,14 +1,19 @@
 """Sample data sets with drivers planted on purpose, so explanations can be checked.
 
 Each outcome is drawn from a logistic model over documented drivers (the tables ``_ECOM``,
-``_ADS`` and ``_CN``, repeated in ``sample_data/README.md``); noise columns are drawn
-independently of everything and have no effect. ``python -m neuromkt.data.samples --out
-sample_data`` (``make samples``) rewrites the checked-in CSV files.
+``_ADS``, ``_CN`` and ``_GA4``, repeated in ``sample_data/README.md``); noise columns are
+drawn independently of everything and have no effect. ``python -m neuromkt.data.samples
+--out sample_data`` (``make samples``) rewrites the checked-in files.
+
+Three samples are tables with one row per session or impression (``SAMPLES``); the
+fourth, ``EVENT_LOG``, is a raw event log shaped like a GA4 export, to be turned into
+sessions by :func:`neuromkt.data.sessions.build_sessions` with its ``session_config``.
 """
 
 from __future__ import annotations
 
 import argparse
+import gzip
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -328,6 +333,191 @@ SAMPLES: dict[str, SampleSpec] = {spec.key: spec for spec in (
 # fmt: on
 
 
+# ---------------------------------------------------------------- an event log
+
+# fmt: off
+_GA4_MEDIUMS = {"organic": 35, "cpc": 25, "(none)": 18, "email": 12, "referral": 10}
+_GA4_DEVICES = {"mobile": 55, "desktop": 38, "tablet": 7}
+_GA4_COUNTRIES = {"United States": 40, "United Kingdom": 14, "Germany": 12, "France": 10,
+                  "India": 10, "Brazil": 8, "Japan": 6}
+_GA4_CATEGORIES = {"shoes": 24, "shirts": 20, "bags": 16, "jackets": 14, "hats": 14, "socks": 12}
+_GA4_BROWSE = np.array(["page_view", "view_item", "search", "view_item_list", "scroll"])
+_GA4_BROWSE_P = np.array([0.33, 0.30, 0.12, 0.13, 0.12])
+_GA4_MAX_STEPS = 14
+_GA4_EPOCH = 1_714_521_600  # 2024-05-01 00:00:00 UTC: the first day of the export
+_GA4_DAYS = 30  # the export covers 30 days
+_LONG_DWELL_S = 60  # a view_item followed by a gap at least this long is a "long dwell"
+_GA4 = {  # the planted logistic model of `purchase` (the session reaches a purchase)
+    "intercept": -3.6, "cart": 1.5,  # any add_to_cart in the session
+    "search_view": 1.1,  # order: a search directly followed by a view_item
+    "long_dwell": 1.2,  # time: a view_item followed by >= 60 s before the next event
+    "email": 0.7, "mobile": -0.5,  # traffic medium email; device mobile
+}
+# fmt: on
+
+
+@dataclass(frozen=True)
+class EventLogSpec:
+    """The sample event log, its columns, planted truth and generator."""
+
+    key: str  # short name, e.g. "ga4_events"
+    title: str  # one line for menus
+    description: str  # two plain sentences
+    file_name: str  # gzipped CSV under sample_data/
+    id_column: str  # user id
+    time_column: str  # epoch microseconds
+    event_column: str  # event name
+    item_column: str  # item category of item events (empty for others)
+    keep: tuple[str, ...]  # per-session attributes
+    numbers: tuple[str, ...]  # per-event numbers
+    outcome: str  # the outcome event
+    driver_tokens: tuple[str, ...]  # event tokens that raise the outcome
+    drivers: tuple[str, ...]  # session attributes with planted effects
+    noise: tuple[str, ...]  # columns (or their session sums) with no effect
+    n_users: int  # users in the checked-in file
+    generate: Callable[[int, int], pd.DataFrame]  # (n_users, seed) -> log
+
+
+def _ga4_user_ids(rng: np.random.Generator, first_visit: np.ndarray) -> np.ndarray:
+    """GA4-style pseudonymous ids: a random number, a dot and the first visit's epoch."""
+    numbers = rng.integers(10**8, 10**10, len(first_visit))
+    return np.array([f"{a}.{b}" for a, b in zip(numbers, first_visit, strict=True)])
+
+
+def _ga4_sessions(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
+    """Browsing steps of ``n`` sessions as (n, _GA4_MAX_STEPS) arrays, and their signals.
+
+    Each step is an event and the gap after it; a search is followed by a view_item
+    half of the time; a view_item is followed by an add_to_cart a fifth of the time;
+    3 in 10 view_items hold the visitor for a minute or more.
+    """
+    steps = np.minimum(1 + rng.negative_binomial(2, 0.3, n), _GA4_MAX_STEPS)
+    events = rng.choice(len(_GA4_BROWSE), size=(n, _GA4_MAX_STEPS), p=_GA4_BROWSE_P)
+    events[:, 0] = 0  # a session opens on a page view
+    for j in range(1, _GA4_MAX_STEPS):
+        after_search = (events[:, j - 1] == 2) & (rng.random(n) < 0.5)
+        events[after_search, j] = 1
+        after_view = (events[:, j - 1] == 1) & (rng.random(n) < 0.2)
+        events[after_view, j] = 5  # add_to_cart
+    used = np.arange(_GA4_MAX_STEPS)[None, :] < steps[:, None]
+    gaps = np.exp(rng.normal(np.log(12.0), 0.6, (n, _GA4_MAX_STEPS)))  # seconds after a step
+    is_view = events == 1
+    long_view = is_view & (rng.random((n, _GA4_MAX_STEPS)) < 0.3)
+    gaps[is_view] = np.exp(rng.normal(np.log(14.0), 0.5, is_view.sum()))
+    gaps[long_view] = _LONG_DWELL_S + np.exp(rng.normal(np.log(70.0), 0.7, long_view.sum()))
+    gaps = np.minimum(np.round(gaps, 3), 1500.0)  # a step never outlasts the session limit
+    # Only steps followed by another step count: the last step's gap is never seen.
+    followed = np.arange(_GA4_MAX_STEPS)[None, :] < (steps - 1)[:, None]
+    search_view = ((events[:, :-1] == 2) & (events[:, 1:] == 1) & used[:, 1:]).any(axis=1)
+    return {
+        "steps": steps, "events": events, "gaps": gaps, "used": used,
+        "cart": ((events == 5) & used).any(axis=1), "search_view": search_view,
+        "long_dwell": (long_view & followed).any(axis=1),
+    }  # fmt: skip
+
+
+def _generate_ga4(n_users: int, seed: int) -> pd.DataFrame:
+    """A GA4-like event log; the outcome is whether a session reaches ``purchase``."""
+    rng = np.random.default_rng(seed)
+    device = _pick(rng, _GA4_DEVICES, n_users)
+    country = _pick(rng, _GA4_COUNTRIES, n_users)
+    per_user = 1 + np.minimum(rng.poisson(0.7, n_users), 4)
+    owner = np.repeat(np.arange(n_users), per_user)
+    n = len(owner)
+    # Session starts: each user's sessions at least 2 hours apart within the 30 days.
+    offsets = rng.integers(0, _GA4_DAYS * 12, n) * 7200 + rng.integers(0, 3600, n)
+    starts = _GA4_EPOCH + np.sort(offsets + owner * 10**9) - owner * 10**9
+    first_of_user = np.r_[0, np.cumsum(per_user)[:-1]]
+    users = _ga4_user_ids(rng, starts[first_of_user])
+    medium = _pick(rng, _GA4_MEDIUMS, n)
+    cs = _ga4_sessions(rng, n)
+    x = {"cart": cs["cart"], "search_view": cs["search_view"], "long_dwell": cs["long_dwell"],
+         "email": medium == "email", "mobile": device[owner] == "mobile"}  # fmt: skip
+    purchase = _outcome(rng, _GA4, x).astype(bool)
+    after = purchase & (rng.random(n) < 0.4)  # a thank-you page view after the purchase
+    reopen = ~purchase & (rng.random(n) < 0.01)  # a delayed purchase hit opens the session
+
+    names = np.concatenate([_GA4_BROWSE, ["add_to_cart"]])
+    category_names = np.array(list(_GA4_CATEGORIES))
+    categories = category_names[
+        rng.choice(len(_GA4_CATEGORIES), size=(n, _GA4_MAX_STEPS), p=_norm(list(
+            _GA4_CATEGORIES.values())))]  # fmt: skip
+    # A cart holds the item just viewed.
+    categories[:, 1:] = np.where(cs["events"][:, 1:] == 5, categories[:, :-1], categories[:, 1:])
+    rows: list[tuple] = []
+    for s in range(n):
+        t = float(starts[s])
+        u = owner[s]
+        base = (users[u], medium[s], device[u], country[u])
+
+        def emit(name: str, at: float, item: str = "", _base: tuple = base) -> None:
+            price = round(float(rng.lognormal(3.4, 0.6)), 2) if item else np.nan
+            rows.append((*_base, round(at * 1e6), name, item, price))
+
+        if reopen[s]:
+            emit("purchase", t, categories[s, 0])
+            t += 5.0
+        emit("session_start", t)
+        last = cs["steps"][s] - 1
+        for j in range(last + 1):
+            code = cs["events"][s, j]
+            name = str(names[code])
+            item = str(categories[s, j]) if name in ("view_item", "add_to_cart") else ""
+            emit(name, t, item)
+            # The last step's dwell is not drawn from the planted ones: it ends in the
+            # purchase or nothing, and the sequence stops before the purchase.
+            t += float(cs["gaps"][s, j]) if j < last else float(rng.lognormal(np.log(12.0), 0.6))
+        if purchase[s]:
+            emit("purchase", t, str(categories[s, max(0, cs["steps"][s] - 1)]))
+            t += float(rng.lognormal(np.log(8.0), 0.4))
+        if after[s]:
+            emit("page_view", t)
+    frame = pd.DataFrame(rows, columns=[
+        "user_pseudo_id", "traffic_medium", "device_category", "country", "event_timestamp",
+        "event_name", "item_category", "price"])  # fmt: skip
+    frame["event_timestamp"] = frame["event_timestamp"].astype("int64")
+    frame["item_category"] = frame["item_category"].replace("", np.nan)
+    # The file is in time order, users interleaved; events at the same microsecond
+    # (session_start and its page_view) keep the order they happened in.
+    order = np.argsort(frame["event_timestamp"].to_numpy(), kind="stable")
+    columns = ["event_timestamp", "user_pseudo_id", "event_name", "item_category", "price",
+               "traffic_medium", "device_category", "country"]  # fmt: skip
+    return frame.iloc[order][columns].reset_index(drop=True)
+
+
+EVENT_LOG = EventLogSpec(
+    key="ga4_events", title="GA4-style event log → purchase",
+    description="A month of shop events from about eight thousand visits, one row per page "
+    "view, search, item view, add to cart or purchase. Adding to cart, a search followed "
+    "by an item view, a long look at an item and e-mail traffic raise purchases; country "
+    "and price are noise.",
+    file_name="ga4_events.csv.gz", id_column="user_pseudo_id", time_column="event_timestamp",
+    event_column="event_name", item_column="item_category",
+    keep=("traffic_medium", "device_category", "country"), numbers=("price",),
+    outcome="purchase", driver_tokens=("add_to_cart",),
+    drivers=("traffic_medium", "device_category"), noise=("country", "price_mean"),
+    n_users=5_000, generate=_generate_ga4,
+)  # fmt: skip
+
+
+def event_log_path() -> Path:
+    """``<repo>/sample_data/ga4_events.csv.gz`` (absent in a bare install)."""
+    return SAMPLE_DIR / EVENT_LOG.file_name
+
+
+def write_event_log(out_dir: Path) -> Path:
+    """Generate the sample event log with the fixed seed; write it as a gzipped CSV.
+
+    The gzip header carries no time stamp, so the same rows give the same bytes.
+    """
+    path = Path(out_dir) / EVENT_LOG.file_name
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    text = EVENT_LOG.generate(EVENT_LOG.n_users, SAMPLE_SEED).to_csv(index=False)
+    with open(path, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", mtime=0) as fh:
+        fh.write(text.encode("utf-8"))
+    return path
+
+
 def _spec(key: str) -> SampleSpec:
     if key not in SAMPLES:
         raise ValueError(f"There is no sample called '{key}'; choose one of {', '.join(SAMPLES)}.")
@@ -387,9 +577,16 @@ def write_samples(out_dir: Path, keys: Iterable[str] | None = None) -> list[Path
 def _main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Write neuromkt's sample data sets as CSV.")
     parser.add_argument("--out", type=Path, default=SAMPLE_DIR, help="output folder")
-    parser.add_argument("--only", nargs="+", choices=list(SAMPLES), help="samples to write")
+    parser.add_argument(
+        "--only", nargs="+", choices=[*SAMPLES, EVENT_LOG.key], help="samples to write"
+    )
     args = parser.parse_args(argv)
-    keys = args.only or list(SAMPLES)
+    keys = args.only or [*SAMPLES, EVENT_LOG.key]
+    if EVENT_LOG.key in keys:
+        keys = [k for k in keys if k != EVENT_LOG.key]
+        path = write_event_log(args.out)
+        size = path.stat().st_size / 1e6
+        print(f"wrote {path}: {EVENT_LOG.n_users:,} users, {size:.2f} MB")
     for key, path in zip(keys, write_samples(args.out, keys), strict=True):
         target = SAMPLES[key].target
         rate = pd.read_csv(path, usecols=[target])[target].mean()

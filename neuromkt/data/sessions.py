@@ -388,6 +388,13 @@ class _Run:
         described = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()
         types = {str(row[0]): str(row[1]).upper() for row in described}
         self._check_columns(types)
+        if relation.startswith("read_csv("):
+            # Ids are text, whatever they look like: GA4's "1197330453.1714545794" read as
+            # a number would lose digits and merge users.
+            c = self.config
+            texts = [n for n in (c.id_column, c.session_column, *c.keep) if n]
+            pairs = ", ".join(f"{_lit(n)}: 'VARCHAR'" for n in texts)
+            relation = relation[:-1] + f", types = {{{pairs}}})"
         try:
             self._create_ev(relation, types)
         except duckdb.ConversionException:
