@@ -7,7 +7,7 @@ import streamlit as st
 from neuromkt.data.profile import overview_table
 from neuromkt.errors import DataError
 from neuromkt.figures.data import distribution_figure, outcome_rate_figure, profile_overview_figure
-from neuromkt.ui import data_views, escape_markdown
+from neuromkt.ui import data_views, escape_markdown, events_views
 from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import W_UPLOAD, current_dataset, pop_notice
 
@@ -48,6 +48,7 @@ if dataset is None:
     st.info("Upload a file or load a sample to begin.", icon=":material/upload_file:")
     st.stop()
 schema = dataset.schema
+events_views.event_log_panel(dataset)  # an event log: offer to build sessions from it
 
 # ---------------------------------------------------------------- overview
 st.header(escape_markdown(dataset.name), divider="gray")

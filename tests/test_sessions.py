@@ -427,3 +427,13 @@ def test_guess_event_log_on_a_ga4_like_export() -> None:
 @pytest.mark.parametrize("key", list(SAMPLES))
 def test_one_row_per_session_samples_are_not_event_logs(key: str) -> None:
     assert guess_event_log(load_sample(key).head(3000)) is None
+
+
+def test_a_sessions_table_is_not_an_event_log() -> None:
+    log = _random_log(3000, seed=5)
+    assert guess_event_log(log) is not None
+    sessions = build_sessions(log, SessionConfig("user_id", "ts", "event")).frame
+    assert guess_event_log(sessions) is None
+    # Sequences are not event names, even in a column named like one.
+    renamed = sessions.drop(columns="events_gap_s").rename(columns={"events": "event_list"})
+    assert guess_event_log(renamed) is None

@@ -131,10 +131,11 @@ def guess_event_log(frame: pd.DataFrame) -> EventLogGuess | None:
     """Guess the parts of an event log in ``frame``, or None when it does not look like one.
 
     A table looks like an event log when it has a time column (dates and times, or
-    epoch numbers in a column named like a time), an event column (text from a small
-    vocabulary, repeated) and an id column whose values repeat (on average at least
-    1.5 rows per id). Names help: ``user_pseudo_id``, ``event_timestamp``,
-    ``event_name`` are picked before look-alikes.
+    epoch numbers in a column named like a time), an event column (named like one:
+    event, action, behavior, type; single names from a small vocabulary, repeated) and
+    an id column whose values repeat (on average at least 1.5 rows per id). Names
+    help: ``user_pseudo_id``, ``event_timestamp``, ``event_name`` are picked before
+    look-alikes. A sessions table (it has an ``events_gap_s`` column) is not a log.
 
     Example:
         >>> log = pd.DataFrame({
@@ -148,6 +149,9 @@ def guess_event_log(frame: pd.DataFrame) -> EventLogGuess | None:
     """
     if frame.shape[1] < 3 or len(frame) < 2:
         return None
+    names = [c for c in frame.columns if isinstance(c, str)]
+    if any(sequence_of_gap_column(c, names) for c in names):
+        return None  # one row per session already
     sample = _sample(frame)
     n = len(sample)
     time = _best((_time_score(sample[c], c), c) for c in sample.columns if isinstance(c, str))
@@ -155,7 +159,7 @@ def guess_event_log(frame: pd.DataFrame) -> EventLogGuess | None:
         return None
     rest = [c for c in sample.columns if isinstance(c, str) and c != time]
     stats = {c: _stats(sample[c]) for c in rest}
-    event = _best((_event_score(c, *stats[c], n), c) for c in rest)
+    event = _best((_event_score(c, sample[c], *stats[c], n), c) for c in rest)
     if event is None:
         return None
     rest = [c for c in rest if c != event]
@@ -231,11 +235,16 @@ def _time_score(series: pd.Series, name: str) -> float:
     return 2.5 + hinted if parsed.notna().mean() >= 0.9 else 0.0
 
 
-def _event_score(name: str, n_unique: int, n_present: int, n: int) -> float:
+def _event_score(name: str, series: pd.Series, n_unique: int, n_present: int, n: int) -> float:
+    """Named like an event; single names (not sequences) from a small vocabulary."""
     if n_present < 0.9 * n or not 2 <= n_unique <= _MAX_EVENT_NAMES or n_unique > 0.5 * n:
         return 0.0
-    hinted = bool(_EVENT_NAME.search(name.lower())) and not _ID_NAME.search(name)
-    return (2.0 if hinted else 0.5) + 1.0 / n_unique
+    if not _EVENT_NAME.search(name.lower()) or _ID_NAME.search(name) or _is_number(series):
+        return 0.0
+    values = series.dropna().iloc[:2000].astype("string").str.strip()
+    if values.str.contains(r"\s").mean() > 0.05:  # "home search cart": a sequence
+        return 0.0
+    return 2.0 + 1.0 / n_unique
 
 
 def _id_score(

@@ -100,6 +100,19 @@ W_ROLES = "data_roles"  # roles editor
 W_RATE_COLUMN = "data_rate_column"  # column to group the outcome rate by
 W_RATE_CLASS = "data_rate_class"  # class counted as "the outcome" for multiclass targets
 W_DIST_COLUMN = "data_dist_column"  # column whose distribution is drawn
+# The Data page's sessions panel (an event log → sessions); all but the button carry the
+# schema version (``schema_widget_key``), so a new data set starts from fresh guesses.
+W_EVENTS_ID = "data_events_id"  # user or visitor id column
+W_EVENTS_TIME = "data_events_time"  # time column
+W_EVENTS_EVENT = "data_events_event"  # event name column
+W_EVENTS_SESSION = "data_events_session"  # session id column, or "(none)"
+W_EVENTS_ITEM = "data_events_item"  # item/page/category column, or "(none)"
+W_EVENTS_GAP = "data_events_gap"  # inactivity limit in minutes
+W_EVENTS_NUMBERS = "data_events_numbers"  # per-event numbers
+W_EVENTS_ATTRIBUTES = "data_events_attributes"  # per-session attributes
+W_EVENTS_OUTCOME = "data_events_outcome"  # the outcome event, or "(no outcome)"
+W_EVENTS_OUTCOME_DAYS = "data_events_outcome_days"  # days after the session (0: none)
+W_EVENTS_BUILD = "data_events_build"  # "Build sessions" button
 # Widgets that show the schema (target picker, roles editor, column pickers) carry the
 # schema version in their real key (``schema_widget_key``): when the data set or the
 # schema changes they are rebuilt from it, instead of keeping a value the browser
