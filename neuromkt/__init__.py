@@ -34,6 +34,9 @@ _HOMES = {
     "load_sample": "neuromkt.data.samples",
     "infer_schema": "neuromkt.data.schema",
     "Schema": "neuromkt.data.schema",
+    # or an event log, one row per event, turned into one row per session
+    "build_sessions": "neuromkt.data.sessions",
+    "SessionConfig": "neuromkt.data.sessions",
     # training
     "fit": "neuromkt.model.training",
     "TrainConfig": "neuromkt.model.train_config",

@@ -98,6 +98,17 @@ class SessionConfig:
     Raises:
         DataError: a limit out of range, a column named twice, or ``outcome_days``
             without an outcome event.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> config = nm.SessionConfig("user_pseudo_id", "event_timestamp", "event_name",
+        ...                           item_column="item_category", outcome="Purchase")
+        >>> config.gap_minutes, config.outcome_column
+        (30.0, 'purchase')
+        >>> nm.SessionConfig("user", "ts", "event", gap_minutes=0)
+        Traceback (most recent call last):
+        ...
+        neuromkt.errors.DataError: The inactivity limit must be above 0 minutes, not 0.
     """
 
     id_column: str  # the user (or visitor) id; with a session column, sessions nest in it
@@ -307,6 +318,21 @@ def build_sessions(
     Raises:
         DataError: a missing file or column, no readable times, an outcome event that
             never occurs, every id occurring once, or an output that cannot be written.
+
+    Example:
+        >>> import neuromkt as nm
+        >>> import pandas as pd
+        >>> log = pd.DataFrame({
+        ...     "user": ["a", "a", "a", "a"],
+        ...     "ts": ["2024-05-01 10:00:00", "2024-05-01 10:00:30", "2024-05-01 10:02:00",
+        ...            "2024-05-01 10:03:00"],
+        ...     "event": ["view", "cart", "purchase", "view"]})
+        >>> config = nm.SessionConfig("user", "ts", "event", outcome="purchase")
+        >>> result = nm.build_sessions(log, config)
+        >>> result.frame[["session_id", "events", "events_gap_s", "purchase"]].values.tolist()
+        [['a-1', 'view cart', '0 30', 1]]
+        >>> result.summary.events_dropped["at_or_after_outcome"]
+        2
     """
     started = time.perf_counter()
     out_path = _check_out(out)
