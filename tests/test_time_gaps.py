@@ -175,3 +175,21 @@ def test_bundles_with_gaps_round_trip_and_explain(dwell, tmp_path) -> None:
     assert math.isnan(weights["dwell_s"].iloc[-1])
     vocab = token_table(maps, rows, min_count=1).set_index("token")
     assert vocab.loc["view", "median_dwell_s"] >= 2
+
+
+def test_the_highlighted_sequence_shows_gap_and_dwell_in_the_tooltip() -> None:
+    from neuromkt.figures.attention import highlight_html
+
+    text = "search view_item:shoes cart"
+    weights = pd.DataFrame({
+        "column": "events", "slot": [0, 1, 2], "token": text.split(),
+        "start": [0, 7, 23], "end": [6, 22, 27], "attention": [0.2, 0.5, 0.3],
+        "seen": True, "in_vocab": True,
+        "gap_s": [0.0, 4.0, 125.0], "dwell_s": [4.0, 125.0, math.nan],
+    })  # fmt: skip
+    out = highlight_html(text, weights)
+    assert 'title="view_item:shoes: attention 0.5000, 4 s after the previous event, ' in out
+    assert "2 min 5 s until the next" in out
+    assert 'title="cart: attention 0.3000, 2 min 5 s after the previous event"' in out
+    plain = highlight_html(text, weights.drop(columns=["gap_s", "dwell_s"]))
+    assert "after the previous event" not in plain

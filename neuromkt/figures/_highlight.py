@@ -30,13 +30,41 @@ def attention_span(piece: str, row: pd.Series, color: str, scaled: float) -> str
         tip = f"{token}: not seen by the model (past its token limit)"
         return (f'<span title="{tip}" style="color:#94A3B8;text-decoration:line-through">'
                 f"{esc(piece)}</span>")  # fmt: skip
-    tip = f"{token}: attention {row['attention']:.4f}"
+    tip = f"{token}: attention {row['attention']:.4f}{_time_note(row)}"
     style = f"background:{color};border-radius:4px;padding:2px 3px;"
     style += "color:white;" if scaled > 0.55 else "color:#1F2937;"
     if not bool(row["in_vocab"]):
         tip += " (unknown to the model: it saw [UNK])"
         style += "text-decoration:underline dotted;"
     return f'<span title="{tip}" style="{style}">{esc(piece)}</span>'
+
+
+def _time_note(row: pd.Series) -> str:
+    """ ", 12 s after the previous event, 2 min 5 s until the next" for timed events."""
+    parts = []
+    for name, words in (("gap_s", "after the previous event"), ("dwell_s", "until the next")):
+        value = row.get(name)
+        if value is not None and isinstance(value, int | float) and math.isfinite(value):
+            parts.append(f"{duration_text(float(value))} {words}")
+    return "".join(f", {p}" for p in parts)
+
+
+def duration_text(seconds: float) -> str:
+    """Seconds in words a marketer reads at a glance.
+
+    Example:
+        >>> [duration_text(s) for s in (0.4, 12.3, 125, 7_380)]
+        ['0.4 s', '12 s', '2 min 5 s', '2 h 3 min']
+    """
+    if seconds < 10:
+        return f"{seconds:.1f} s".replace(".0 s", " s")
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        minutes, rest = divmod(round(seconds), 60)
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, rest = divmod(round(seconds / 60), 60)
+    return f"{hours} h {rest} min" if rest else f"{hours} h"
 
 
 def attention_legend(top: float) -> str:

@@ -166,6 +166,11 @@ def token_table_view(vocab: pd.DataFrame, *, key: str, task: str) -> None:
             "in_vocab": st.column_config.CheckboxColumn(
                 "known", help="Unchecked: too rare in training; the model saw [UNK]."
             ),
+            "median_dwell_s": st.column_config.NumberColumn(
+                "median dwell (s)",
+                format="%.1f",
+                help="Event logs: the median time from this event to the next one.",
+            ),
         },
     )
 
