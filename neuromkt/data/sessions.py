@@ -44,7 +44,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -351,8 +351,7 @@ def build_sessions(
             raise DataError(_duckdb_message(exc)) from exc
         finally:
             con.close()
-    if frame is not None and "start_time" in frame:
-        frame["start_time"] = frame["start_time"].astype("datetime64[us]")
+    summary = replace(summary, seconds=time.perf_counter() - started)  # the fetch included
     return Sessions(summary=summary, frame=frame, path=out_path, columns=columns)
 
 
