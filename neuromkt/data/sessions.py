@@ -397,7 +397,8 @@ def _column_name(value: str) -> str:
 
 
 class _Run:
-    """One sessionising run on one DuckDB connection (temporary tables ``ev`` and ``s``)."""
+    """One sessionising run on one DuckDB connection: temporary tables ``ev`` (events),
+    ``s`` (sessions) and ``h`` (each session's frequency and recency)."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection, config: SessionConfig) -> None:
         self.con, self.config = con, config
@@ -549,6 +550,7 @@ class _Run:
             )
         counted = [name for name, _ in top if name != x][: c.max_event_counts]
         self.con.execute(f"CREATE TEMP TABLE s AS {self._session_query(counted)}")
+        self.con.execute(f"CREATE TEMP TABLE h AS {self._history_query()}")
         stats = self.con.execute(
             "SELECT count(*) FILTER (WHERE n_events > 0), count(*) FILTER (WHERE n_events = 0),"
             " count(DISTINCT uid) FILTER (WHERE n_events > 0), sum(n_all - n_events),"
@@ -718,10 +720,17 @@ class _Run:
         ), agg AS (
             SELECT uid, sess_no, {", ".join(aggregates)} FROM p2 GROUP BY uid, sess_no
         )
-        SELECT *, {outcome} AS outcome,
-            row_number() OVER u AS frequency,
+        SELECT *, {outcome} AS outcome FROM agg
+        """
+
+    @staticmethod
+    def _history_query() -> str:
+        """Frequency and recency per session of ``s``, on the few columns they need (a
+        window over the sequences themselves would sort all of them along)."""
+        return """
+        SELECT uid, sess_no, row_number() OVER u AS frequency,
             (start_ts - lag(last_ts) OVER u) / 1e6 AS recency_s
-        FROM agg WINDOW u AS (PARTITION BY uid ORDER BY start_ts, sess_no)
+        FROM s WINDOW u AS (PARTITION BY uid ORDER BY start_ts, sess_no)
         """
 
     def _final_query(self, counted: list[str]) -> str:
@@ -766,7 +775,10 @@ class _Run:
             )
         self.columns = output
         select = ", ".join(f"{expr} AS {_q(name)}" for expr, name in columns)
-        return f"SELECT {select} FROM s WHERE n_events > 0 ORDER BY start_ts, uid, sess_no"
+        return (
+            f"SELECT {select} FROM s JOIN h USING (uid, sess_no) WHERE n_events > 0 "
+            "ORDER BY start_ts, uid, sess_no"
+        )
 
 
 def _token_sql(column: str) -> str:
