@@ -14,6 +14,7 @@ from neuromkt.data.schema import infer_schema
 from neuromkt.errors import ModelError
 from neuromkt.explain.attention import compute_attention
 from neuromkt.explain.attributions import attribute
+from neuromkt.explain.noise import noise_floor
 from neuromkt.explain.tokens import row_token_weights, token_table
 from neuromkt.model.bundle import load_bundle, save_bundle
 from neuromkt.model.encoders import Encoders, gap_buckets
@@ -194,3 +195,13 @@ def test_the_highlighted_sequence_shows_gap_and_dwell_in_the_tooltip() -> None:
     assert 'title="cart: attention 0.3000, 2 min 5 s after the previous event"' in out
     plain = highlight_html(text, weights.drop(columns=["gap_s", "dwell_s"]))
     assert "after the previous event" not in plain
+
+
+@pytest.mark.slow
+def test_the_noise_floor_shuffles_events_with_their_time_gaps(dwell) -> None:
+    # Only the dwell time carries the outcome: shuffling the events column (with its
+    # gaps) must clear the floor; a model without gaps has nothing there to lose.
+    frame, with_gaps, _ = dwell
+    test = frame.iloc[with_gaps.split["test"]]
+    table = noise_floor(with_gaps.bundle, test).set_index("feature")
+    assert table.loc["events", "distinguishable"], table

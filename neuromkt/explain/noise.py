@@ -57,8 +57,8 @@ def _column_slots(bundle: ModelBundle) -> dict[str, list[tuple[str, int]]]:
         slots[e.name] = [("numeric", j), ("numeric_missing", j)]
     for j, e in enumerate(encoders.categorical):
         slots[e.name] = [("categorical", j)]
-    for j, e in enumerate(encoders.text):
-        slots[e.name] = [("tokens", j)]
+    for j, e in enumerate(encoders.text):  # an event column moves with its time gaps
+        slots[e.name] = [("tokens", j)] + ([("gaps", j)] if e.gap_column is not None else [])
     return slots
 
 
