@@ -96,10 +96,24 @@ def _add_train_parser(subparsers: Any) -> None:
         default="default",
         help="model size preset (default: default)",
     )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="train with N processes (DDP via torchrun)"
+    )
+    _add_stream_argument(parser)
     parser.set_defaults(handler=_run_train)
 
 
+def _add_stream_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="read DATA in chunks, never as one table (automatic for a Parquet folder, a "
+        "glob, or data over $NEUROMKT_MEMORY_BUDGET_MB)",
+    )
+
+
 def _run_train(args: argparse.Namespace) -> int:
+    from neuromkt import cli_scale
     from neuromkt.data.load import load_table
     from neuromkt.data.schema import infer_schema
     from neuromkt.errors import DataError
@@ -108,6 +122,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from neuromkt.model.train_config import TrainConfig
     from neuromkt.model.training import fit
 
+    if args.workers is not None and not cli_scale.ddp.launched():
+        return cli_scale.launch_workers(args.workers, args.argv)
+    if cli_scale.streams(args, training=True):
+        return cli_scale.run_train(args)
     frame = load_table(args.data)
     if args.target not in frame.columns:
         raise DataError(f"There is no column {args.target!r} in {args.data}.")
@@ -136,6 +154,7 @@ def _run_train(args: argparse.Namespace) -> int:
         name=str(frame.attrs.get("source_name") or args.data),
         on_progress=report,
     )
+    result.bundle.metrics["training"] = cli_scale.how_trained(result, rows=len(frame))
     path = save_bundle(result.bundle, args.out)
     print(f"saved {path} (best epoch {result.best_epoch}, {result.seconds:.1f}s)", file=sys.stderr)
     print(json.dumps(_nan_to_none(result.bundle.metrics["validation"])))
@@ -161,15 +180,19 @@ def _add_predict_parser(subparsers: Any) -> None:
         action="store_true",
         help="add a `top_drivers` column naming each row's three top drivers",
     )
+    _add_stream_argument(parser)
     parser.set_defaults(handler=_run_predict)
 
 
 def _run_predict(args: argparse.Namespace) -> int:
+    from neuromkt import cli_scale
     from neuromkt.act.export import to_csv_bytes
     from neuromkt.act.scoring import score_frame
     from neuromkt.data.load import load_table
     from neuromkt.model.bundle import load_bundle
 
+    if cli_scale.streams(args):
+        return cli_scale.run_predict(args)
     bundle = load_bundle(args.model)
     scored = score_frame(bundle, load_table(args.data), reasons=args.reasons)
     _write(args.out, to_csv_bytes(scored, excel=False))
@@ -194,13 +217,13 @@ def _add_report_parser(subparsers: Any) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from neuromkt.data.load import load_table
+    from neuromkt.cli_scale import report_frame
     from neuromkt.model.bundle import load_bundle
     from neuromkt.report.document import build_report
 
     bundle = load_bundle(args.model)
     html = build_report(
-        bundle, load_table(args.data), title=args.title, dataset_name=Path(args.data).name
+        bundle, report_frame(args.data), title=args.title, dataset_name=Path(args.data).name
     )
     _write(args.out, html.encode("utf-8"))
     print(f"wrote the report to {args.out}", file=sys.stderr)
@@ -237,15 +260,19 @@ def _add_explain_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--global", dest="global_", action="store_true", help="print the global ranking as JSON"
     )
+    _add_stream_argument(parser)
     parser.set_defaults(handler=_run_explain)
 
 
 def _run_explain(args: argparse.Namespace) -> int:
+    from neuromkt import cli_scale
     from neuromkt.act.export import to_csv_bytes
     from neuromkt.data.load import load_table
     from neuromkt.errors import DataError
     from neuromkt.model.bundle import load_bundle
 
+    if cli_scale.streams(args):
+        return cli_scale.run_explain(args)
     if not args.out and not args.global_:
         raise DataError(
             "Say what to produce: --out FILE.csv for per-row values, --global "
@@ -299,6 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for train --workers
     try:
         from neuromkt.model.threads import configure_threads
 

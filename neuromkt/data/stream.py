@@ -194,7 +194,7 @@ def _csv_reader(path: Path, columns: Sequence[str] | None = None, block_bytes: i
         stream = pa.input_stream(str(path), compression="detect")
         return csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
-    probe = open_(csv.ConvertOptions())
+    probe = open_(csv.ConvertOptions(strings_can_be_null=True))
     inferred = probe.schema
     probe.close()
     types = {
@@ -204,7 +204,9 @@ def _csv_reader(path: Path, columns: Sequence[str] | None = None, block_bytes: i
         for f in inferred
     }
     convert = csv.ConvertOptions(
-        column_types=types, include_columns=list(columns) if columns is not None else None
+        column_types=types,
+        include_columns=list(columns) if columns is not None else None,
+        strings_can_be_null=True,  # an empty cell is missing, as pandas reads it
     )
     return open_(convert), list(inferred.names)
 
@@ -283,13 +285,13 @@ def needs_streaming(
 ) -> bool:
     """Whether ``source`` should be streamed rather than loaded as one frame.
 
-    True when it is several files, when its estimated in-memory size (``factor`` times
-    its raw bytes) is over ``budget`` (default :func:`memory_budget`), or when it is
-    over the limits of ``load_table``.
+    True when its estimated in-memory size (``factor`` times its raw bytes) is over
+    ``budget`` (default :func:`memory_budget`), or when it is over the limits of
+    ``load_table``.
     """
     budget = memory_budget() if budget is None else budget
     limits = limits or LoadLimits()
-    if len(source.files) > 1 or source.n_bytes * factor > budget:
+    if source.n_bytes * factor > budget:
         return True
     if source.n_bytes > limits.max_bytes:
         return True
@@ -309,7 +311,7 @@ def read_frame(source: TableSource, columns: Sequence[str] | None = None) -> pd.
 
 
 def sample_frame(source: TableSource, n_rows: int = 100_000) -> pd.DataFrame:
-    """About ``n_rows`` rows spread over ``source``: the first rows of every unit.
+    """At most ``n_rows`` rows spread over ``source``: the first rows of every unit.
 
     What a streamed job infers the schema from; every rank reads the same rows.
     """
@@ -319,6 +321,7 @@ def sample_frame(source: TableSource, n_rows: int = 100_000) -> pd.DataFrame:
     if not frames:
         raise DataError(f"'{source.name}' has column names but no rows of data.")
     frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    frame = frame.iloc[:n_rows]
     frame.attrs["source_name"] = Path(source.name).name or source.name
     return frame
 
