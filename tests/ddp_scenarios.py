@@ -4,7 +4,8 @@
 
 1. *step*: one optimiser step of a DDP model on this rank's half of a fixed batch of
    2B rows; writes the parameters to ``OUT_DIR/step-rank{r}.safetensors`` (the test
-   compares them with one process taking the whole 2B rows).
+   compares them with one process taking the whole 2B rows); the same without the
+   text column (``step-notext-rank{r}``), where some parameters get no gradient.
 2. *fit*: ``fit_streamed`` on the Parquet folder DATA_DIR; writes the trained
    parameters to ``OUT_DIR/fit-rank{r}.safetensors`` and the bundle's training record
    (rank 0) to ``OUT_DIR/fit.json``.
@@ -37,10 +38,16 @@ STEP_ROWS = 32  # B: rows per rank in the step scenario
 NO_DROPOUT = ModelConfig.preset("small", dropout=0.0, attention_dropout=0.0)
 
 
-def step_inputs() -> tuple[Encoders, dict[str, torch.Tensor], torch.Tensor]:
-    """2B encoded rows of the e-commerce sample, the same in every process."""
+def step_inputs(text: bool = True) -> tuple[Encoders, dict[str, torch.Tensor], torch.Tensor]:
+    """2B encoded rows of the e-commerce sample, the same in every process.
+
+    Without ``text`` the event column is ignored, so the token embeddings get no
+    gradient (DDP has to be told about unused parameters).
+    """
     frame = load_sample("ecommerce").head(400)
     schema = infer_schema(frame, target="purchased")
+    if not text:
+        schema = schema.with_role("events", "ignore", frame)
     encoders = Encoders.fit(frame, schema)
     rows = frame.head(2 * STEP_ROWS)
     y, _ = encoders.transform_target(rows)
@@ -71,11 +78,13 @@ def fresh_model(encoders: Encoders) -> AttentionModel:
 def main(data: str, out: str) -> None:
     out_dir = Path(out)
     with ddp.job("cpu") as ctx:
-        encoders, inputs, y = step_inputs()
-        model = fresh_model(encoders)
-        mine = slice(ctx.rank * STEP_ROWS, (ctx.rank + 1) * STEP_ROWS)
-        one_step(ddp.wrap_model(model, ctx), {k: v[mine] for k, v in inputs.items()}, y[mine])
-        save_file(dict(model.state_dict()), out_dir / f"step-rank{ctx.rank}.safetensors")
+        for name, text in (("step", True), ("step-notext", False)):
+            encoders, inputs, y = step_inputs(text)
+            model = fresh_model(encoders)
+            mine = slice(ctx.rank * STEP_ROWS, (ctx.rank + 1) * STEP_ROWS)
+            half = {k: v[mine] for k, v in inputs.items()}
+            one_step(ddp.wrap_model(model, ctx, half), half, y[mine])
+            save_file(dict(model.state_dict()), out_dir / f"{name}-rank{ctx.rank}.safetensors")
 
         source = open_source(data)
         schema = infer_schema(sample_frame(source), target="purchased")

@@ -68,16 +68,19 @@ def ddp_run(folder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def test_one_step_on_two_ranks_equals_one_process_with_twice_the_batch(ddp_run: Path) -> None:
+@pytest.mark.parametrize(("scenario", "text"), [("step", True), ("step-notext", False)])
+def test_one_step_on_two_ranks_equals_one_process_with_twice_the_batch(
+    ddp_run: Path, scenario: str, text: bool
+) -> None:
     from ddp_scenarios import fresh_model, one_step, step_inputs
 
-    encoders, inputs, y = step_inputs()
+    encoders, inputs, y = step_inputs(text)
     model = fresh_model(encoders)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     one_step(model, inputs, y)
     expected = model.state_dict()
     for rank in (0, 1):
-        got = load_file(ddp_run / f"step-rank{rank}.safetensors")
+        got = load_file(ddp_run / f"{scenario}-rank{rank}.safetensors")
         for name, value in expected.items():
             torch.testing.assert_close(got[name], value, rtol=1e-5, atol=1e-6, msg=name)
     moved = [k for k, v in expected.items() if not torch.equal(v, before[k])]

@@ -45,6 +45,7 @@ __all__ = [
     "on_main",
     "setup",
     "teardown",
+    "unused_parameters",
     "wrap_model",
 ]
 
@@ -148,14 +149,33 @@ def job(device: str = "auto") -> Iterator[DistContext]:
         teardown(ctx)
 
 
-def wrap_model(model: nn.Module, ctx: DistContext) -> nn.Module:
-    """The model wrapped in DistributedDataParallel when distributed, else as it is."""
+def unused_parameters(model: nn.Module, example: dict[str, torch.Tensor]) -> list[str]:
+    """Names of the parameters that get no gradient from a forward pass on ``example``.
+
+    A table without text columns leaves the token embeddings unused, one without
+    numeric columns the numeric embedding; DDP must be told, or it waits for them.
+    """
+    model.zero_grad(set_to_none=True)
+    model(**example).sum().backward()
+    unused = [name for name, p in model.named_parameters() if p.requires_grad and p.grad is None]
+    model.zero_grad(set_to_none=True)
+    return unused
+
+
+def wrap_model(
+    model: nn.Module, ctx: DistContext, example: dict[str, torch.Tensor] | None = None
+) -> nn.Module:
+    """The model wrapped in DistributedDataParallel when distributed, else as it is.
+
+    ``example`` (a batch of inputs) lets it check for parameters the model never uses.
+    """
     if not ctx.distributed:
         return model
     from torch.nn.parallel import DistributedDataParallel
 
     ids = [ctx.local_rank] if ctx.device.type == "cuda" else None
-    return DistributedDataParallel(model, device_ids=ids)
+    unused = bool(example) and bool(unused_parameters(model, example))
+    return DistributedDataParallel(model, device_ids=ids, find_unused_parameters=unused)
 
 
 def _comm_device(ctx: DistContext) -> torch.device:

@@ -231,7 +231,10 @@ def _sketch_pass(
         rows += len(frame)
         train = (_codes(chunk, id_column, config) == 0) & _labelled(frame, schema)
         sketch.update(frame[train])
-        hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
+        try:
+            hashed = pd.util.hash_pandas_object(frame, index=False).to_numpy()
+        except TypeError:  # unhashable cells
+            hashed = pd.util.hash_pandas_object(frame.astype(str), index=False).to_numpy()
         digests.append((chunk.order, hashlib.sha256(hashed.tobytes()).hexdigest()))
     sketches = ddp.all_gather(ctx, (sketch, digests, rows))
     encoders, described = None, None
@@ -400,7 +403,9 @@ def fit_streamed(
         model = AttentionModel(config=model_config, spec=encoders.spec())
         model.init_output_bias(_initial_bias(counts, encoders))
         model.to(ctx.device)
-        trained = ddp.wrap_model(model, ctx)
+        example, _ = _tensors(spools["train"].load(0), slice(0, 2))
+        example = {k: v.to(ctx.device) for k, v in example.items()}
+        trained = ddp.wrap_model(model, ctx, example)
         optimizer = torch.optim.AdamW(
             make_parameter_groups(model, config.weight_decay), lr=config.lr
         )
