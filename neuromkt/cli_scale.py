@@ -52,7 +52,10 @@ def streams(args: argparse.Namespace, *, training: bool = False) -> bool:
         return True  # a folder or a glob
     if Path(args.data).suffix.lower() in _WHOLE_SUFFIXES:
         return False
-    source = open_source(args.data)
+    try:
+        source = open_source(args.data)
+    except DataError:
+        return False  # load_table reads what Arrow cannot (and explains what it cannot)
     return needs_streaming(source, factor=TRAIN_FACTOR if training else SCORE_FACTOR)
 
 
@@ -229,7 +232,12 @@ def report_frame(data: str) -> Any:
 
     if Path(data).is_file() and Path(data).suffix.lower() in _WHOLE_SUFFIXES:
         return load_table(data)
-    source = open_source(data)
+    try:
+        source = open_source(data)
+    except DataError:
+        if Path(data).is_file():
+            return load_table(data)  # its repairs, or its plain-language refusal
+        raise
     if not needs_streaming(source, factor=SCORE_FACTOR):
         return load_table(data) if Path(data).is_file() else read_frame(source)
     frame = sample_frame(source, REPORT_ROWS)

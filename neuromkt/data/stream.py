@@ -194,7 +194,13 @@ def _csv_reader(path: Path, columns: Sequence[str] | None = None, block_bytes: i
         stream = pa.input_stream(str(path), compression="detect")
         return csv.open_csv(stream, read_options=read, parse_options=parse, convert_options=convert)
 
-    probe = open_(csv.ConvertOptions(strings_can_be_null=True))
+    try:
+        probe = open_(csv.ConvertOptions(strings_can_be_null=True))
+    except pa.ArrowInvalid as exc:
+        raise DataError(
+            f"'{path.name}' could not be read in chunks ({str(exc)[:200]}); check that every "
+            "row has the same columns, or convert the file to Parquet."
+        ) from exc
     inferred = probe.schema
     probe.close()
     types = {
