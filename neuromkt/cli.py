@@ -271,7 +271,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     from neuromkt.errors import DataError
     from neuromkt.model.bundle import load_bundle
 
-    if cli_scale.streams(args):
+    if (args.out and args.global_) or cli_scale.streams(args):  # both from one computation
         return cli_scale.run_explain(args)
     if not args.out and not args.global_:
         raise DataError(

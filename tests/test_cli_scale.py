@@ -139,3 +139,24 @@ def test_workers_runs_the_same_command_under_torchrun(monkeypatch) -> None:
         [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node=3",
          "-m", "neuromkt", "train", "d", "--target", "y", "--out", "m"]
     ]  # fmt: skip
+
+
+def test_explain_out_and_global_come_from_one_pass_with_the_same_ranking(
+    data, model_dir, tmp_path, capsys
+) -> None:
+    args = ["explain", str(model_dir), str(data["csv"]), "--method", "ig", "--global"]
+    out = tmp_path / "ig.parquet"
+    assert main([*args, "--out", str(out)]) == 0  # per-row table and ranking, chunk by chunk
+    both = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert main(args) == 0  # the ranking alone, on the table loaded whole
+    alone = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert [f["name"] for f in both["features"]] == [f["name"] for f in alone["features"]]
+    np.testing.assert_allclose(
+        [f["importance"] for f in both["features"]],
+        [f["importance"] for f in alone["features"]],
+        rtol=1e-4,
+    )
+    table = pd.read_parquet(out)
+    means = table.abs().mean()
+    for feature in both["features"]:
+        assert means[feature["name"]] == pytest.approx(feature["importance"], rel=1e-4)
