@@ -136,10 +136,24 @@ def _add_train_parser(subparsers: Any) -> None:
         default="default",
         help="model size preset (default: default)",
     )
+    parser.add_argument(
+        "--workers", type=int, metavar="N", help="train with N processes (DDP via torchrun)"
+    )
+    _add_stream_argument(parser)
     parser.set_defaults(handler=_run_train)
 
 
+def _add_stream_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--stream",
+        action="store_true",
+        help="read DATA in chunks, never as one table (automatic for a Parquet folder, a "
+        "glob, or data over $NEUROMKT_MEMORY_BUDGET_MB)",
+    )
+
+
 def _run_train(args: argparse.Namespace) -> int:
+    from neuromkt import cli_scale
     from neuromkt.data.load import load_table
     from neuromkt.data.schema import infer_schema
     from neuromkt.errors import DataError
@@ -148,6 +162,10 @@ def _run_train(args: argparse.Namespace) -> int:
     from neuromkt.model.train_config import TrainConfig
     from neuromkt.model.training import TrainProgress, fit
 
+    if args.workers is not None and not cli_scale.ddp.launched():
+        return cli_scale.launch_workers(args.workers, args.argv)
+    if cli_scale.streams(args, training=True):
+        return cli_scale.run_train(args)
     frame = load_table(args.data)
     if args.target not in frame.columns:
         raise DataError(f"There is no column {args.target!r} in {args.data}.")
@@ -178,6 +196,7 @@ def _run_train(args: argparse.Namespace) -> int:
             name=str(frame.attrs.get("source_name") or args.data),
             on_progress=report,
         )
+        result.bundle.metrics["training"] = cli_scale.how_trained(result, rows=len(frame))
     path = save_bundle(result.bundle, args.out)
     _say(f"saved {path} (best epoch {result.best_epoch}, {result.seconds:.1f}s)")
     print(json.dumps(_nan_to_none(result.bundle.metrics["validation"])))
@@ -210,16 +229,20 @@ def _add_predict_parser(subparsers: Any) -> None:
         action="store_true",
         help="add a `top_drivers` column naming each row's three top drivers",
     )
+    _add_stream_argument(parser)
     parser.set_defaults(handler=_run_predict)
 
 
 def _run_predict(args: argparse.Namespace) -> int:
+    from neuromkt import cli_scale
     from neuromkt.act.export import to_csv_bytes
     from neuromkt.act.scoring import score_frame
     from neuromkt.data.load import load_table
     from neuromkt.model.bundle import load_bundle
 
     _check_out(args.out)
+    if cli_scale.streams(args):
+        return cli_scale.run_predict(args)
     bundle = load_bundle(args.model)
     frame = load_table(args.data)
     with progress_bar() as bar:
@@ -246,13 +269,13 @@ def _add_report_parser(subparsers: Any) -> None:
 def _run_report(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from neuromkt.data.load import load_table
+    from neuromkt.cli_scale import report_frame
     from neuromkt.model.bundle import load_bundle
     from neuromkt.report.document import build_report
 
     _check_out(args.out)
     bundle = load_bundle(args.model)
-    frame = load_table(args.data)
+    frame = report_frame(args.data)
     with progress_bar() as bar:
         html = build_report(
             bundle, frame, title=args.title, dataset_name=Path(args.data).name, on_progress=bar
@@ -299,15 +322,19 @@ def _add_explain_parser(subparsers: Any) -> None:
     parser.add_argument(
         "--global", dest="global_", action="store_true", help="print the global ranking as JSON"
     )
+    _add_stream_argument(parser)
     parser.set_defaults(handler=_run_explain)
 
 
 def _run_explain(args: argparse.Namespace) -> int:
+    from neuromkt import cli_scale
     from neuromkt.act.export import to_csv_bytes
     from neuromkt.data.load import load_table
     from neuromkt.errors import DataError
     from neuromkt.model.bundle import load_bundle
 
+    if (args.out and args.global_) or cli_scale.streams(args):  # both from one computation
+        return cli_scale.run_explain(args)
     if not args.out and not args.global_:
         raise DataError(
             "Say what to produce: --out FILE.csv for per-row values, --global "
@@ -447,6 +474,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (0 success, 2 bad input)."""
     args = build_parser().parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # for train --workers
     try:
         from neuromkt.model.threads import configure_threads, default_threads
 

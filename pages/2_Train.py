@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import streamlit as st
 
-from neuromkt.ui import escape_markdown, train_models, train_results, train_settings, train_views
+from neuromkt.ui import (
+    escape_markdown,
+    train_models,
+    train_results,
+    train_scale,
+    train_settings,
+    train_views,
+)
 from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import DATA_PAGE, current_bundle, current_dataset
 
@@ -32,6 +39,8 @@ elif dataset.schema.target is None:
         icon=":material/flag:",
     )
     st.page_link(DATA_PAGE, label="Go to Data", icon=":material/table:")
+elif train_scale.too_large(dataset):
+    train_scale.command_line_panel(dataset)
 else:
     ready = train_views.training_summary(dataset)
     train_views.leakage_panel(dataset)
