@@ -131,11 +131,11 @@ def run_train(args: argparse.Namespace) -> int:
         ]:
             schema = schema.with_role(column, role, sample)
         validate_for_training(sample, schema)
-        bar = _bar(None, "step", ctx.is_main)
+        bar = _bar(None, "rows", ctx.is_main)
 
         def report(progress: Any) -> None:
-            bar.total = progress.n_steps
-            bar.n = progress.step
+            bar.total = progress.total
+            bar.n = progress.done
             bar.refresh()
             if progress.validation is not None:
                 shown = ", ".join(

@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.samples import load_sample
 from neuromkt.data.schema import infer_schema
-from neuromkt.ui.state import KEY_DATASET, Dataset
+from neuromkt.ui.state import KEY_DATASET, TRAIN_PAGE, Dataset
 from neuromkt.ui.train_scale import ENV_VAR
 from neuromkt.ui.train_views import W_START
 
@@ -25,7 +25,7 @@ def _open(frame: pd.DataFrame) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
     at.run()
     at.session_state[KEY_DATASET] = dataset
-    at.switch_page("views/train.py").run()
+    at.switch_page(TRAIN_PAGE).run()
     assert not at.exception
     return at
 

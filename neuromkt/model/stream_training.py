@@ -56,7 +56,7 @@ from neuromkt.model.metrics import primary_metric, task_metrics
 from neuromkt.model.network import AttentionModel, ModelConfig
 from neuromkt.model.train_config import TrainConfig
 from neuromkt.model.training import (
-    Progress,
+    TrainProgress,
     TrainResult,
     lr_at,
     make_parameter_groups,
@@ -348,7 +348,7 @@ def fit_streamed(
     stream: StreamConfig | None = None,
     ctx: ddp.DistContext | None = None,
     name: str = "model",
-    on_progress: Callable[[Progress], None] | None = None,
+    on_progress: Callable[[TrainProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
     """Train an :class:`AttentionModel` on ``source`` read in chunks; see the module doc.
@@ -437,10 +437,13 @@ def fit_streamed(
 
         for epoch in range(1, n_epochs + 1):
 
-            def report(loss: float, epoch: int = epoch) -> None:
-                elapsed = time.perf_counter() - started
-                eta = elapsed / max(state["step"], 1) * (n_steps - state["step"])
-                report_to(Progress(epoch, n_epochs, state["step"], n_steps, loss, elapsed, eta))
+            def report(loss: float, epoch: int = epoch, validation: dict | None = None) -> None:
+                report_to(TrainProgress(
+                    done=state.get("rows", 0) * ctx.world_size,  # every rank trains alike
+                    total=n_train * n_epochs, message=f"epoch {epoch}/{n_epochs}",
+                    elapsed_s=time.perf_counter() - started, epoch=epoch, n_epochs=n_epochs,
+                    loss=loss, validation=validation,
+                ))  # fmt: skip
 
             shuffle = np.random.default_rng([config.seed, epoch, ctx.rank])
             batches = _batches(
@@ -478,10 +481,7 @@ def fit_streamed(
                 {"epoch": epoch, "loss": loss, "seconds": elapsed}
                 | {f"val_{k}": v for k, v in validation.items()}
             )
-            eta = elapsed / epoch * (n_epochs - epoch)
-            report_to(
-                Progress(epoch, n_epochs, state["step"], n_steps, loss, elapsed, eta, validation)
-            )
+            report(loss, validation=validation)
             if decision["improved"]:
                 best = {
                     "score": _metric_value(validation, metric, higher),
