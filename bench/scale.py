@@ -120,11 +120,16 @@ def run(path: str, data: dict[str, Path], rows: int, out: Path) -> dict[str, obj
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NEUROMKT_THREADS": "1", "OMP_NUM_THREADS": "1"}
     if path == "memory":
         env["NEUROMKT_MEMORY_BUDGET_MB"] = str(1024**2)  # never stream (the file is one file)
-    started = time.perf_counter()
-    job = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    peaks, cpu = _peak_rss(job)
-    stdout, stderr = job.communicate()
-    seconds = time.perf_counter() - started
+    # Files, not pipes: a progress bar would fill a pipe nobody reads while we sample.
+    with tempfile.TemporaryFile() as stdout_file, tempfile.TemporaryFile() as stderr_file:
+        started = time.perf_counter()
+        job = subprocess.Popen(command, env=env, stdout=stdout_file, stderr=stderr_file)
+        peaks, cpu = _peak_rss(job)
+        job.wait()
+        seconds = time.perf_counter() - started
+        stdout_file.seek(0)
+        stderr_file.seek(0)
+        stdout, stderr = stdout_file.read(), stderr_file.read()
     if job.returncode:
         raise SystemExit(f"{path} failed:\n{stderr.decode()[-3000:]}")
     # The torchrun agent and the launcher hold little; the largest process is a trainer.

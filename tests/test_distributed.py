@@ -126,8 +126,14 @@ def test_killing_one_rank_ends_the_job_with_a_clear_message_and_no_bundle(
     out = tmp_path / "model"
     command = [sys.executable, "-m", "neuromkt", "train", str(folder), "--target", "purchased"]
     command += ["--out", str(out), "--epochs", "30", "--size", "small", "--workers", "2"]
+    spools = tmp_path / "tmp"  # a killed rank cannot remove its spool: keep it here
+    spools.mkdir()
     job = subprocess.Popen(
-        command, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        command,
+        env={**_env(), "TMPDIR": str(spools)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     chunks: list[str] = []
     reader = threading.Thread(target=lambda: chunks.extend(iter(lambda: job.stderr.read(64), "")))
