@@ -152,3 +152,13 @@ def test_missing_files_give_a_plain_error(store, small):
     (store.projects_dir / pid / "data.parquet").unlink()
     with pytest.raises(ProjectError, match="missing or damaged"):
         store.open_project(ws, pid)
+
+
+def test_a_model_without_project_belongs_to_the_workspace(store, tiny_bundle):
+    mine, theirs = new_workspace_key(), new_workspace_key()
+    run = store.save_model(mine, None, tiny_bundle, dataset="uploaded.zip")
+    assert list(store.list_models(mine)["run_id"]) == [run.run_id]
+    assert store.list_models(theirs).empty
+    with pytest.raises(ProjectError):
+        store.load_model(theirs, run.run_id)
+    assert store.load_model(mine, run.run_id).name == tiny_bundle.name

@@ -62,7 +62,7 @@ _CREATE = (
     "CREATE INDEX IF NOT EXISTS projects_workspace ON projects (workspace)",
     """CREATE TABLE IF NOT EXISTS project_runs (
         run_id TEXT PRIMARY KEY,
-        project_id TEXT NOT NULL,
+        project_id TEXT,
         workspace TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS project_runs_project ON project_runs (project_id)",
@@ -345,19 +345,30 @@ class ProjectStore(RegistryStore):
 
     # ---------------------------------------------------------------- models
     def save_model(
-        self, workspace: str, project_id: str, bundle: ModelBundle, *, make_active: bool = True
+        self,
+        workspace: str,
+        project_id: str | None,
+        bundle: ModelBundle,
+        *,
+        dataset: str = "",
+        make_active: bool = True,
     ) -> RunInfo:
-        """Save ``bundle`` in the registry as a model of the project."""
-        info = self.get_project(workspace, project_id)
-        run = self.registry.save(bundle, dataset=info.dataset)
+        """Save ``bundle`` in the registry as a model of the project, or of the
+        workspace alone when ``project_id`` is None (a model uploaded without data;
+        ``dataset`` then names its data for the list)."""
+        self._key(workspace, "workspace key")
+        if project_id is not None:
+            dataset = self.get_project(workspace, project_id).dataset
+        run = self.registry.save(bundle, dataset=dataset)
         try:
             with self._connect(write=True) as con:
-                self._row(con, workspace, project_id)  # deleted meanwhile?
+                if project_id is not None:
+                    self._row(con, workspace, project_id)  # deleted meanwhile?
                 con.execute(
                     "INSERT INTO project_runs (run_id, project_id, workspace) VALUES (?, ?, ?)",
                     (run.run_id, project_id, workspace),
                 )
-                if make_active:
+                if make_active and project_id is not None:
                     con.execute(
                         "UPDATE projects SET active_run = ? WHERE project_id = ?",
                         (run.run_id, project_id),
