@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from neuromkt.projects.jobs import JobStore
 from neuromkt.projects.store import ProjectStore, new_workspace_key
 from neuromkt.ui.home_views import W_PROJECT_DELETE, W_PROJECT_OPEN, W_PROJECT_RENAME_TO
 from neuromkt.ui.state import (
@@ -17,6 +20,8 @@ from neuromkt.ui.state import (
     KEY_WORKSPACE,
     TRAIN_PAGE,
 )
+from neuromkt.ui.train_settings import W_EPOCHS, W_TIME_LIMIT
+from neuromkt.ui.train_views import KEY_JOB, W_START, W_STOP
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
@@ -109,3 +114,34 @@ def test_home_lists_renames_opens_and_deletes_projects() -> None:
     assert not folder.exists()
     assert home.session_state[KEY_DATASET] is None
     assert ProjectStore().registry.list_runs().empty
+
+
+@pytest.mark.slow
+def test_a_reload_during_training_reattaches_to_the_job() -> None:
+    at = _try_sample()
+    ws, project = at.session_state[KEY_WORKSPACE], at.session_state[KEY_PROJECT]
+    at.switch_page(TRAIN_PAGE).run()
+    at.number_input(key=W_EPOCHS).set_value(200)
+    at.number_input(key=W_TIME_LIMIT).set_value(0.0)
+    at.button(key=W_START).click().run()
+    assert not at.exception and at.session_state[KEY_JOB] is not None
+
+    again = _open(TRAIN_PAGE, ws=ws, project=project)  # the reload
+    assert again.session_state[KEY_JOB] == at.session_state[KEY_JOB]
+    assert again.button(key=W_STOP) is not None
+    stranger = _open(TRAIN_PAGE, ws=new_workspace_key(), project=project)
+    assert stranger.session_state.get(KEY_JOB, None) is None
+    deadline = time.monotonic() + 180
+    while again.session_state[KEY_JOB] is not None:
+        assert time.monotonic() < deadline, "training did not end"
+        job = JobStore().row(ws, again.session_state[KEY_JOB])
+        if job["epochs_json"] != "[]" and not job["stop"]:
+            again.button(key=W_STOP).click()
+        time.sleep(0.5)
+        again.run()
+        assert not again.exception
+    assert "You stopped training" in _texts(again.success)
+    bundle = again.session_state[KEY_BUNDLE]
+    assert bundle is not None and len(bundle.history) < 200
+    reloaded = _open(ATTENTION_PAGE, ws=ws, project=project)
+    assert reloaded.session_state[KEY_BUNDLE].name == bundle.name

@@ -22,8 +22,9 @@ from neuromkt.model.network import ModelConfig
 from neuromkt.model.registry import Registry
 from neuromkt.model.train_config import TrainConfig
 from neuromkt.model.training import fit
+from neuromkt.projects.jobs import start_job
+from neuromkt.projects.store import new_workspace_key
 from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, KEY_WORKSPACE, TRAIN_PAGE, Dataset
-from neuromkt.ui.train_job import start_job
 from neuromkt.ui.train_settings import W_EPOCHS, W_MAX_TOKENS, W_ROW_BUDGET, W_SIZE, W_TIME_LIMIT
 from neuromkt.ui.train_views import (
     KEY_JOB,
@@ -78,7 +79,7 @@ def _wait_for_job(at: AppTest, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while _job(at) is not None:
         if time.monotonic() > deadline:
-            _job(at).request_stop()
+            at.button(key=W_STOP).click().run()
             pytest.fail("training did not finish in time")
         time.sleep(0.3)
         at.run()
@@ -225,11 +226,11 @@ def test_training_error_is_reported_by_the_job(clicks) -> None:
     frame = clicks.assign(clicked=0)  # one class only
     schema = infer_schema(clicks, target="clicked")
     job = start_job(
-        frame, schema, ModelConfig.preset("small"), TrainConfig(epochs=1), name="x",
-        dataset_name="x", fingerprint="x",
+        new_workspace_key(), None, frame, schema, ModelConfig.preset("small"),
+        TrainConfig(epochs=1), name="x", dataset_name="x", fingerprint="x",
     )  # fmt: skip
-    assert job.wait(timeout=60)
-    assert job.status == "failed" and job.result is None
+    assert job.wait(timeout=120)
+    assert job.status == "failed" and job.result() is None
     assert "'clicked' has only one value" in job.error
 
 
