@@ -95,14 +95,17 @@ def _save(bundle: ModelBundle, dataset_name: str) -> None:
     store, workspace, project = project_store(), current_workspace(), current_project_id()
     try:
         run_id = current_run_id()
-        auto = st.session_state.get(KEY_RUN_AUTO) and current_bundle() is bundle
-        if run_id is not None and auto:
+        is_current = current_bundle() is bundle
+        if run_id is not None and is_current and st.session_state.get(KEY_RUN_AUTO):
             info = store.rename_model(workspace, run_id, bundle.name)
             st.session_state[KEY_RUN_AUTO] = False
         else:
             info = store.save_model(
-                workspace, project, bundle, dataset=dataset_name, make_active=False
+                workspace, project, bundle, dataset=dataset_name, make_active=is_current
             )
+            if is_current:  # the copy under the new name is what a reload opens
+                st.session_state[KEY_RUN_ID] = info.run_id
+                st.session_state[KEY_RUN_AUTO] = False
     except NeuromktError as exc:
         bundle.name = previous
         post_message("save", "error", str(exc))
