@@ -10,10 +10,12 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.data.samples import SAMPLES
+from neuromkt.ui.home_views import go_to_opened_project, project_list
 from neuromkt.ui.page import setup_page
-from neuromkt.ui.state import DATA_PAGE, try_sample
+from neuromkt.ui.state import DATA_PAGE, link_params, try_sample
 
 setup_page()
+go_to_opened_project()
 st.title("neuromkt")
 st.markdown(
     "**Attention analytics for marketers.** Upload behaviour data — sessions, ad "
@@ -21,6 +23,8 @@ st.markdown(
     "right here in the browser. Then see what the model attends to, feature by feature "
     "and word by word, side by side with Captum attributions that check it."
 )
+
+project_list()
 
 st.subheader("Start with a sample")
 for column, spec in zip(st.columns(len(SAMPLES)), SAMPLES.values(), strict=True):
@@ -30,10 +34,13 @@ for column, spec in zip(st.columns(len(SAMPLES)), SAMPLES.values(), strict=True)
             st.caption(f"{spec.n_rows:,} rows · outcome: `{spec.target}`")
             st.write(spec.description)
         if st.button("Try the sample", key=f"home_try_{spec.key}", type="primary"):
-            try_sample(spec.key)
-            st.switch_page(DATA_PAGE)
+            try_sample(spec.key)  # a new project of this workspace
+            st.switch_page(DATA_PAGE, query_params=link_params())
 
-st.page_link(DATA_PAGE, label="Or upload your own data", icon=":material/upload_file:")
+st.page_link(
+    DATA_PAGE, label="Or upload your own data", icon=":material/upload_file:",
+    query_params=link_params(),
+)  # fmt: skip
 
 st.subheader("How it works")
 steps = [

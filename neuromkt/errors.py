@@ -8,7 +8,7 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
-__all__ = ["DataError", "ModelError", "NeuromktError"]
+__all__ = ["DataError", "ModelError", "NeuromktError", "ProjectError"]
 
 
 class NeuromktError(Exception):
@@ -47,4 +47,12 @@ class ModelError(NeuromktError):
         Traceback (most recent call last):
         neuromkt.errors.ModelError: The uploaded file is not a neuromkt model: expected a folder
         or a .zip holding bundle.json and weights.safetensors.
+    """
+
+
+class ProjectError(NeuromktError):
+    """A project or workspace cannot be found, or does not belong to the workspace asking.
+
+    The message never says whether a project exists elsewhere: to a workspace, another
+    workspace's project and a made-up id look the same.
     """

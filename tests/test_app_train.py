@@ -22,8 +22,9 @@ from neuromkt.model.network import ModelConfig
 from neuromkt.model.registry import Registry
 from neuromkt.model.train_config import TrainConfig
 from neuromkt.model.training import fit
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
-from neuromkt.ui.train_job import start_job
+from neuromkt.projects.jobs import start_job
+from neuromkt.projects.store import new_workspace_key
+from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, KEY_WORKSPACE, TRAIN_PAGE, Dataset
 from neuromkt.ui.train_settings import W_EPOCHS, W_MAX_TOKENS, W_ROW_BUDGET, W_SIZE, W_TIME_LIMIT
 from neuromkt.ui.train_views import (
     KEY_JOB,
@@ -56,8 +57,10 @@ def _dataset(frame: pd.DataFrame, target: str | None, name: str = "clicks") -> D
     return Dataset(frame=frame, name=name, schema=schema, fingerprint=frame_fingerprint(frame))
 
 
-def _open(dataset: Dataset | None = None, bundle=None) -> AppTest:
+def _open(dataset: Dataset | None = None, bundle=None, *, workspace: str | None = None) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=120)
+    if workspace is not None:  # the same link, as a reload or a second tab opens it
+        at.query_params["ws"] = workspace
     at.run()
     if dataset is not None:
         at.session_state[KEY_DATASET] = dataset
@@ -76,7 +79,7 @@ def _wait_for_job(at: AppTest, timeout: float = 300.0) -> None:
     deadline = time.monotonic() + timeout
     while _job(at) is not None:
         if time.monotonic() > deadline:
-            _job(at).request_stop()
+            at.button(key=W_STOP).click().run()
             pytest.fail("training did not finish in time")
         time.sleep(0.3)
         at.run()
@@ -120,7 +123,11 @@ def test_without_data_a_saved_model_can_be_loaded(tiny_bundle) -> None:
     assert not at.exception and "Saved as" in _texts(at.success)
     run = Registry().list_runs().iloc[0]
     assert run["dataset"] == "(unnamed data)"
-    at = _open()
+    workspace = at.session_state[KEY_WORKSPACE]
+    stranger = _open()  # another browser, without the link: sees no saved model
+    assert W_LOAD_RUN not in [button.key for button in stranger.button]
+    assert "No saved models yet" in _texts(stranger.caption)
+    at = _open(workspace=workspace)
     at.button(key=W_LOAD_RUN).click().run()
     assert not at.exception and at.session_state[KEY_BUNDLE].name == tiny_bundle.name
     assert "add a data set on the Data page" in _texts(at.info)
@@ -219,11 +226,11 @@ def test_training_error_is_reported_by_the_job(clicks) -> None:
     frame = clicks.assign(clicked=0)  # one class only
     schema = infer_schema(clicks, target="clicked")
     job = start_job(
-        frame, schema, ModelConfig.preset("small"), TrainConfig(epochs=1), name="x",
-        dataset_name="x", fingerprint="x",
+        new_workspace_key(), None, frame, schema, ModelConfig.preset("small"),
+        TrainConfig(epochs=1), name="x", dataset_name="x", fingerprint="x",
     )  # fmt: skip
-    assert job.wait(timeout=60)
-    assert job.status == "failed" and job.result is None
+    assert job.wait(timeout=120)
+    assert job.status == "failed" and job.result() is None
     assert "'clicked' has only one value" in job.error
 
 

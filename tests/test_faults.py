@@ -33,7 +33,8 @@ from neuromkt.errors import ModelError
 from neuromkt.model.bundle import bundle_to_zip_bytes, load_bundle, save_bundle
 from neuromkt.model.inference import predict
 from neuromkt.model.registry import BUSY_MESSAGE, Registry
-from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, TRAIN_PAGE, Dataset
+from neuromkt.projects.store import ProjectStore, new_workspace_key
+from neuromkt.ui.state import KEY_BUNDLE, KEY_DATASET, KEY_WORKSPACE, TRAIN_PAGE, Dataset
 from neuromkt.ui.train_views import W_SAVE, W_SAVE_NAME
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,6 +258,9 @@ def test_full_disk_while_replacing_keeps_the_old_model(
 # ---------------------------------------------------------------- the Train page
 
 
+TRAIN_WORKSPACE = new_workspace_key()
+
+
 @pytest.fixture
 def train_page(ecommerce_frame, tiny_bundle) -> AppTest:
     """The Train page with 300 sample rows as the data set and the tiny model loaded."""
@@ -265,6 +269,7 @@ def train_page(ecommerce_frame, tiny_bundle) -> AppTest:
     dataset = Dataset(frame, "300 rows", tiny_bundle.schema, frame_fingerprint(frame))
     at.session_state[KEY_DATASET] = dataset
     at.session_state[KEY_BUNDLE] = tiny_bundle
+    at.session_state[KEY_WORKSPACE] = TRAIN_WORKSPACE  # as if opened from its link
     return at
 
 
@@ -298,7 +303,7 @@ def test_train_page_with_a_locked_registry_says_busy_and_recovers(
     train_page: AppTest, tiny_bundle
 ) -> None:
     registry = Registry()
-    registry.save(tiny_bundle, dataset="saved before")
+    ProjectStore().save_model(TRAIN_WORKSPACE, None, tiny_bundle, dataset="saved before")
     holder = sqlite3.connect(registry.db_path, isolation_level=None)
     holder.execute("PRAGMA locking_mode = EXCLUSIVE")
     holder.execute("BEGIN EXCLUSIVE")

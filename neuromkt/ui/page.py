@@ -12,7 +12,7 @@ import streamlit as st
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.server import configure_torch_threads, freeze_startup_objects
 from neuromkt.ui.sidebar import render_sidebar
-from neuromkt.ui.state import init_state
+from neuromkt.ui.state import KEY_LINK_ERROR, KEY_STORE_WARNING, attach_project, init_state
 
 __all__ = ["APP_NAME", "setup_page"]
 
@@ -23,7 +23,8 @@ _FAVICON = "🧠"
 
 
 def setup_page(title: str | None = None) -> None:
-    """Set the page up: page config, process tuning, session state, the shared sidebar.
+    """Set the page up: page config, process tuning, session state, the project named
+    by the URL, the shared sidebar.
 
     Call it first thing in every page script, before any other Streamlit command.
 
@@ -37,4 +38,9 @@ def setup_page(title: str | None = None) -> None:
     if problem := configure_torch_threads():  # once per process: one core left free
         st.warning(escape_markdown(problem), icon=":material/warning:")
     init_state()
+    attach_project()  # the URL's workspace and project; reloads their data and model
     render_sidebar()
+    if message := st.session_state.pop(KEY_LINK_ERROR, None):
+        st.error(escape_markdown(message), icon=":material/link_off:")
+    if message := st.session_state.pop(KEY_STORE_WARNING, None):
+        st.warning(escape_markdown(message), icon=":material/warning:")

@@ -25,6 +25,7 @@ from neuromkt.ui.state import (
     TRAIN_PAGE,
     current_bundle,
     current_dataset,
+    link_params,
 )
 
 __all__ = ["MENU", "headline_metric", "render_sidebar"]
@@ -72,8 +73,9 @@ def headline_metric(metrics: Mapping[str, Any], task: str | None) -> str | None:
 def render_sidebar() -> None:
     """Draw the menu of pages, then the current data set and model, in the sidebar."""
     with st.sidebar:
+        params = link_params()
         for page, label, icon in MENU:
-            st.page_link(page, label=label, icon=icon)
+            st.page_link(page, label=label, icon=icon, query_params=params)
         st.divider()
         st.markdown("##### Data set")
         dataset = current_dataset()
@@ -95,3 +97,9 @@ def render_sidebar() -> None:
             st.markdown(f"**{escape_markdown(bundle.name)}**")
             headline = headline_metric(bundle.metrics, bundle.task)
             st.caption(headline or "no validation metric recorded")
+        st.divider()
+        st.caption(
+            ":material/key: Your work is kept under this page's link: whoever has the "
+            "link has the work. Bookmark it to come back; share it only with people "
+            "who may see this data."
+        )

@@ -1,7 +1,13 @@
-"""Per-session state of the dashboard: the current data set and the current model.
+"""Per-session state of the dashboard: the workspace, the project, its data set and model.
 
-Everything lives in ``st.session_state``, which Streamlit keeps per browser session;
-nothing is stored in module globals, because one server process serves many users.
+What a user would miss after a reload lives in the project store
+(``neuromkt.projects.store``, under ``$NEUROMKT_HOME``) and is found again from the
+URL: ``?ws=<workspace key>&project=<project id>``. In no-sign-in mode the workspace
+key *is* the access: each browser gets a fresh, unguessable one, and whoever has the
+link has the work. ``st.session_state`` keeps the loaded data set and model as a
+cache of the store, so a page run does not read files; when it is empty (a reload, a
+second tab, a bookmark) :func:`attach_project` loads them from the store again.
+Nothing is stored in module globals, because one server process serves many users.
 All session-state keys, widget keys included, are constants here, so pages never
 spell a key twice and a key never collides with another page's.
 
@@ -22,6 +28,8 @@ import streamlit as st
 
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.schema import Schema, infer_schema
+from neuromkt.errors import NeuromktError, ProjectError
+from neuromkt.projects.store import ProjectStore, is_valid_key, new_workspace_key
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -34,10 +42,16 @@ __all__ = [
     "KEY_BUNDLE",
     "KEY_CHOICES",
     "KEY_DATASET",
+    "KEY_LINK_ERROR",
     "KEY_NOTICE",
+    "KEY_PROJECT",
     "KEY_ROLES_ERROR",
+    "KEY_RUN_AUTO",
+    "KEY_RUN_ID",
     "KEY_SCHEMA_VERSION",
+    "KEY_STORE_WARNING",
     "KEY_UPLOAD",
+    "KEY_WORKSPACE",
     "PREDICT_PAGE",
     "REPORT_PAGE",
     "TRAIN_PAGE",
@@ -51,12 +65,20 @@ __all__ = [
     "W_UPLOAD",
     "Dataset",
     "UploadOutcome",
+    "attach_project",
+    "close_project",
     "current_bundle",
     "current_dataset",
     "current_frame",
+    "current_project_id",
+    "current_run_id",
     "current_schema",
+    "current_workspace",
     "init_state",
+    "link_params",
+    "open_project",
     "pop_notice",
+    "project_store",
     "require_bundle",
     "require_dataset",
     "reset_roles_editor",
@@ -90,6 +112,12 @@ KEY_SCHEMA_VERSION = "nm_schema_version"  # int: bumped whenever the data set or
 KEY_CHOICES = "nm_choices"  # dict[str, str]: the Data page pickers' last choices
 KEY_ROLES_ERROR = "nm_roles_error"  # str | None: why the last role change was refused
 KEY_NOTICE = "nm_notice"  # str | None: a one-off success message for the next run
+KEY_WORKSPACE = "nm_workspace"  # str | None: the workspace key (also in the URL as ?ws=)
+KEY_PROJECT = "nm_project"  # str | None: the open project's id (also in the URL as ?project=)
+KEY_RUN_ID = "nm_run_id"  # str | None: the store's run id of the current model, when saved
+KEY_RUN_AUTO = "nm_run_auto"  # bool: the KEY_RUN_ID run was kept automatically, not named
+KEY_LINK_ERROR = "nm_link_error"  # str | None: why the link's project was refused
+KEY_STORE_WARNING = "nm_store_warning"  # str | None: why the work is not kept in the store
 
 # ---------------------------------------------------------------- widget keys (Data page)
 W_UPLOAD = "data_upload"  # file uploader
@@ -126,7 +154,17 @@ _DEFAULTS: dict[str, Any] = {
     KEY_CHOICES: {},
     KEY_ROLES_ERROR: None,
     KEY_NOTICE: None,
+    KEY_WORKSPACE: None,
+    KEY_PROJECT: None,
+    KEY_RUN_ID: None,
+    KEY_RUN_AUTO: False,
+    KEY_LINK_ERROR: None,
+    KEY_STORE_WARNING: None,
 }
+
+# URL query parameters (state in a URL is plain text, never pickle).
+Q_WORKSPACE = "ws"
+Q_PROJECT = "project"
 
 
 @dataclass(frozen=True)
@@ -175,6 +213,143 @@ def init_state() -> None:
     """Give every session-state key its default, keeping values already set."""
     for key, value in _DEFAULTS.items():
         st.session_state.setdefault(key, value)
+
+
+# ---------------------------------------------------------------- workspace and project
+
+
+def project_store() -> ProjectStore:
+    """The project store under ``$NEUROMKT_HOME`` (read now)."""
+    return ProjectStore()
+
+
+def current_workspace() -> str:
+    """The session's workspace key (made by :func:`attach_project`)."""
+    workspace = st.session_state.get(KEY_WORKSPACE)
+    if not is_valid_key(workspace):
+        workspace = new_workspace_key()
+        st.session_state[KEY_WORKSPACE] = workspace
+    return workspace
+
+
+def current_project_id() -> str | None:
+    """The open project's id, or None."""
+    return st.session_state.get(KEY_PROJECT)
+
+
+def current_run_id() -> str | None:
+    """The store's run id of the current model, or None when it is not saved there."""
+    return st.session_state.get(KEY_RUN_ID)
+
+
+def link_params() -> dict[str, str]:
+    """The query parameters that lead back to this workspace and project."""
+    params = {Q_WORKSPACE: current_workspace()}
+    if (project := current_project_id()) is not None:
+        params[Q_PROJECT] = project
+    return params
+
+
+def _forget_loaded() -> None:
+    st.session_state[KEY_DATASET] = None
+    st.session_state[KEY_BUNDLE] = None
+    st.session_state[KEY_RUN_ID] = None
+    st.session_state[KEY_CHOICES] = {}
+    _bump_schema_version()
+
+
+def _write_url() -> None:
+    wanted = link_params()
+    if {k: st.query_params.get(k) for k in (Q_WORKSPACE, Q_PROJECT)} != {
+        Q_WORKSPACE: wanted[Q_WORKSPACE],
+        Q_PROJECT: wanted.get(Q_PROJECT),
+    }:
+        st.query_params.from_dict(
+            {
+                k: v
+                for k, v in st.query_params.to_dict().items()
+                if k not in (Q_WORKSPACE, Q_PROJECT)
+            }
+            | wanted
+        )
+
+
+def attach_project() -> None:
+    """Match the session to the URL, then load the project's data and model if needed.
+
+    The URL wins when it names a workspace or project (a reload, a bookmark, a shared
+    link); otherwise the session's workspace and project are written into it (a page
+    switch clears the URL). A project the workspace does not hold is refused: the
+    reason is kept under ``KEY_LINK_ERROR`` for the page to show, and the session
+    continues without it.
+    """
+    url_ws = st.query_params.get(Q_WORKSPACE)
+    url_project = st.query_params.get(Q_PROJECT)
+    if url_ws and url_ws != st.session_state.get(KEY_WORKSPACE):
+        if not is_valid_key(url_ws):
+            st.session_state[KEY_LINK_ERROR] = (
+                "The workspace key in this link is not valid, so a new, empty workspace "
+                "was started. Check that the link was copied in full."
+            )
+            url_project = None
+        else:
+            st.session_state[KEY_WORKSPACE] = url_ws
+            st.session_state[KEY_PROJECT] = None
+            _forget_loaded()
+    if url_project and url_project != st.session_state.get(KEY_PROJECT):
+        st.session_state[KEY_PROJECT] = url_project
+        _forget_loaded()
+    current_workspace()
+    project = current_project_id()
+    if project is not None and st.session_state.get(KEY_DATASET) is None:
+        _load_project(project)
+    _write_url()
+
+
+def _load_project(project: str) -> None:
+    store = project_store()
+    workspace = current_workspace()
+    try:
+        info, frame, schema = store.open_project(workspace, project)
+    except NeuromktError as exc:
+        refused = isinstance(exc, ProjectError)
+        st.session_state[KEY_LINK_ERROR] = (
+            f"This link's project cannot be opened: {exc}" if refused else str(exc)
+        )
+        st.session_state[KEY_PROJECT] = None
+        _forget_loaded()
+        return
+    st.session_state[KEY_DATASET] = Dataset(
+        frame=frame, name=info.dataset, schema=schema, fingerprint=info.fingerprint,
+        warnings=info.warnings, sample_key=info.sample_key,
+    )  # fmt: skip
+    if info.sample_key is not None:
+        st.session_state.setdefault(W_SAMPLE, info.sample_key)
+    bundle, run_id = None, None
+    if info.active_run is not None:
+        try:
+            bundle, run_id = store.load_model(workspace, info.active_run), info.active_run
+        except NeuromktError as exc:
+            st.session_state[KEY_STORE_WARNING] = f"The project's model cannot be loaded: {exc}"
+    st.session_state[KEY_BUNDLE] = bundle
+    st.session_state[KEY_RUN_ID] = run_id
+    _bump_schema_version()
+
+
+def open_project(project: str) -> None:
+    """Make ``project`` (of this workspace) the session's project and load it."""
+    st.session_state[KEY_PROJECT] = project
+    st.session_state[KEY_LINK_ERROR] = None
+    _forget_loaded()
+    _load_project(project)
+    _write_url()
+
+
+def close_project() -> None:
+    """Forget the open project in this session (the store keeps it)."""
+    st.session_state[KEY_PROJECT] = None
+    _forget_loaded()
+    _write_url()
 
 
 # ---------------------------------------------------------------- data set
@@ -233,7 +408,35 @@ def set_dataset(
     st.session_state[KEY_DATASET] = dataset
     st.session_state[KEY_CHOICES] = {}
     reset_roles_editor(error=None)
+    _store_new_project(dataset)
     return dataset
+
+
+def _store_new_project(dataset: Dataset) -> None:
+    """Keep a newly loaded data set as a new project of the workspace (with the current
+    model, which stays in use), and put the project in the URL."""
+    store = project_store()
+    workspace = current_workspace()
+    st.session_state[KEY_STORE_WARNING] = None
+    try:
+        info = store.create_project(
+            workspace, dataset.frame, dataset.schema, dataset=dataset.name,
+            sample_key=dataset.sample_key, warnings=dataset.warnings,
+        )  # fmt: skip
+    except NeuromktError as exc:
+        st.session_state[KEY_PROJECT] = None
+        st.session_state[KEY_RUN_ID] = None
+        st.session_state[KEY_STORE_WARNING] = (
+            f"This data set is not kept in a project, so a reload loses it: {exc}"
+        )
+        _write_url()
+        return
+    st.session_state[KEY_PROJECT] = info.project_id
+    st.session_state[KEY_RUN_ID] = None
+    bundle = current_bundle()
+    if bundle is not None:
+        _store_bundle(bundle)
+    _write_url()
 
 
 def set_schema(schema: Schema) -> None:
@@ -247,6 +450,11 @@ def set_schema(schema: Schema) -> None:
         raise RuntimeError("set_schema() needs a data set; load one first.")
     st.session_state[KEY_DATASET] = replace(dataset, schema=schema)
     _bump_schema_version()
+    if (project := current_project_id()) is not None:
+        try:
+            project_store().save_schema(current_workspace(), project, schema)
+        except NeuromktError as exc:
+            st.session_state[KEY_STORE_WARNING] = f"The column roles were not saved: {exc}"
 
 
 def schema_widget_key(base: str) -> str:
@@ -320,6 +528,7 @@ def try_sample(key: str) -> Dataset:
     from neuromkt.model.sample_models import load_sample_bundle
 
     frame, schema = sample_dataset(key)
+    st.session_state[KEY_BUNDLE] = None  # the sample's own model replaces it below
     dataset = set_dataset(frame, SAMPLES[key].title, schema, sample_key=key)
     st.session_state[W_SAMPLE] = key  # the Data page's sample picker shows it too
     try:
@@ -343,9 +552,38 @@ def current_bundle() -> ModelBundle | None:
     return st.session_state.get(KEY_BUNDLE)
 
 
-def set_bundle(bundle: ModelBundle | None) -> None:
-    """Make ``bundle`` the session's model (None forgets the current one)."""
+def set_bundle(bundle: ModelBundle | None, *, run_id: str | None = None) -> None:
+    """Make ``bundle`` the session's model (None forgets the current one).
+
+    With an open project the model is kept in it: ``run_id`` names a model already in
+    the workspace's store; without it the bundle is saved into the project now.
+    """
     st.session_state[KEY_BUNDLE] = bundle
+    st.session_state[KEY_RUN_ID] = run_id
+    st.session_state[KEY_RUN_AUTO] = False
+    project = current_project_id()
+    if project is None:
+        return
+    try:
+        if bundle is None or run_id is not None:
+            project_store().set_active_model(current_workspace(), project, run_id)
+        else:
+            _store_bundle(bundle)
+    except NeuromktError as exc:
+        st.session_state[KEY_STORE_WARNING] = f"The model is not kept in the project: {exc}"
+
+
+def _store_bundle(bundle: ModelBundle) -> None:
+    project = current_project_id()
+    if project is None:
+        return
+    try:
+        run = project_store().save_model(current_workspace(), project, bundle)
+    except NeuromktError as exc:
+        st.session_state[KEY_STORE_WARNING] = f"The model is not kept in the project: {exc}"
+        return
+    st.session_state[KEY_RUN_ID] = run.run_id
+    st.session_state[KEY_RUN_AUTO] = True
 
 
 # ---------------------------------------------------------------- notices and guards
@@ -366,7 +604,9 @@ def require_dataset() -> Dataset:
     dataset = current_dataset()
     if dataset is None:
         st.info("No data yet: upload a table or load a sample on the Data page.")
-        st.page_link(DATA_PAGE, label="Go to Data", icon=":material/table:")
+        st.page_link(
+            DATA_PAGE, label="Go to Data", icon=":material/table:", query_params=link_params()
+        )
         st.stop()
     return dataset
 
@@ -376,6 +616,9 @@ def require_bundle() -> ModelBundle:
     bundle = current_bundle()
     if bundle is None:
         st.info("No model yet: train one, or load a saved one, on the Train page.")
-        st.page_link(TRAIN_PAGE, label="Go to Train", icon=":material/model_training:")
+        st.page_link(
+            TRAIN_PAGE, label="Go to Train", icon=":material/model_training:",
+            query_params=link_params(),
+        )  # fmt: skip
         st.stop()
     return bundle

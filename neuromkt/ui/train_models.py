@@ -19,7 +19,17 @@ from neuromkt.figures._style import short
 from neuromkt.model.bundle import ModelBundle, bundle_to_zip_bytes, load_bundle
 from neuromkt.model.registry import Registry
 from neuromkt.ui import escape_markdown
-from neuromkt.ui.state import Dataset, current_bundle, set_bundle
+from neuromkt.ui.state import (
+    KEY_RUN_AUTO,
+    KEY_RUN_ID,
+    Dataset,
+    current_bundle,
+    current_project_id,
+    current_run_id,
+    current_workspace,
+    project_store,
+    set_bundle,
+)
 from neuromkt.ui.train_results import format_created
 from neuromkt.ui.train_views import (
     KEY_NAME_OWNER,
@@ -77,10 +87,25 @@ def zip_file_name(name: str) -> str:
 
 
 def _save(bundle: ModelBundle, dataset_name: str) -> None:
+    """Save the model under the typed name, in the project (or the workspace, without
+    data). A model the project kept by itself when it was trained or uploaded is named
+    rather than copied; saving again saves a copy."""
     previous = bundle.name
     bundle.name = str(st.session_state.get(W_SAVE_NAME) or "").strip() or previous
+    store, workspace, project = project_store(), current_workspace(), current_project_id()
     try:
-        info = Registry().save(bundle, dataset=dataset_name)
+        run_id = current_run_id()
+        is_current = current_bundle() is bundle
+        if run_id is not None and is_current and st.session_state.get(KEY_RUN_AUTO):
+            info = store.rename_model(workspace, run_id, bundle.name)
+            st.session_state[KEY_RUN_AUTO] = False
+        else:
+            info = store.save_model(
+                workspace, project, bundle, dataset=dataset_name, make_active=is_current
+            )
+            if is_current:  # the copy under the new name is what a reload opens
+                st.session_state[KEY_RUN_ID] = info.run_id
+                st.session_state[KEY_RUN_AUTO] = False
     except NeuromktError as exc:
         bundle.name = previous
         post_message("save", "error", str(exc))
@@ -93,13 +118,14 @@ def _save(bundle: ModelBundle, dataset_name: str) -> None:
 
 
 def saved_models(dataset: Dataset | None) -> None:
-    """The saved runs: a table with their metrics; load, rename, delete, compare.
+    """The workspace's saved models: a table with their metrics; load, rename, delete,
+    compare. Only this workspace's models are listed, read or changed.
 
     ``dataset`` (None before one is loaded) marks the runs trained on exactly it.
     """
     show_messages("runs")
     try:
-        runs = Registry().list_runs()
+        runs = project_store().list_models(current_workspace())
     except NeuromktError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/error:")
         if "damaged" in str(exc):
@@ -168,6 +194,9 @@ def _compare(runs: pd.DataFrame, labels: dict[str, str]) -> None:
     if len(chosen) < 2:
         return
     try:
+        workspace = current_workspace()
+        for run_id in chosen:
+            project_store().get_model(workspace, run_id)  # this workspace's only
         table = Registry().compare(chosen)
     except NeuromktError as exc:
         st.error(escape_markdown(str(exc)), icon=":material/error:")
@@ -201,12 +230,12 @@ def _metric_label(metric: str) -> str:
 
 def _load_run(run_id: str) -> None:
     try:
-        bundle = Registry().load(run_id)
+        bundle = project_store().load_model(current_workspace(), run_id)
     except NeuromktError as exc:
         kept = " The current model is still in use." if current_bundle() is not None else ""
         post_message("runs", "error", str(exc) + kept)
         return
-    set_bundle(bundle)
+    set_bundle(bundle, run_id=run_id)
     post_message("runs", "success", f"Loaded “{bundle.name}”.")
 
 
@@ -216,7 +245,7 @@ def _rename_run(run_id: str) -> None:
         post_message("runs", "warning", "Type a new name first.")
         return
     try:
-        info = Registry().rename(run_id, new_name)
+        info = project_store().rename_model(current_workspace(), run_id, new_name)
     except NeuromktError as exc:
         post_message("runs", "error", str(exc))
         return
@@ -226,11 +255,14 @@ def _rename_run(run_id: str) -> None:
 
 def _delete_run(run_id: str) -> None:
     try:
-        name = Registry().get(run_id).name
-        Registry().delete(run_id)
+        store, workspace = project_store(), current_workspace()
+        name = store.get_model(workspace, run_id).name
+        store.delete_model(workspace, run_id)
     except NeuromktError as exc:
         post_message("runs", "error", str(exc))
         return
+    if current_run_id() == run_id:
+        st.session_state[KEY_RUN_ID] = None  # the model stays in use, no longer saved
     st.session_state.pop(W_COMPARE, None)
     post_message("runs", "success", f"Deleted “{name}”.")
 

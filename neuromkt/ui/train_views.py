@@ -2,8 +2,10 @@
 
 Every widget and session-state key of the Train page is a constant here, prefixed
 ``train_`` (the settings' own keys and widgets live in :mod:`neuromkt.ui.train_settings`
-and are re-exported here). The training itself runs in a background thread per session
-(:mod:`neuromkt.ui.train_job`); :func:`training_monitor` is a fragment that polls it
+and are re-exported here). The training itself runs in a worker process
+(:mod:`neuromkt.projects.jobs`) that writes its progress to the project store; the
+session keeps only the job's id, and after a reload or in a second tab the page finds
+the project's running job again. :func:`training_monitor` is a fragment that polls it
 once a second, and :func:`collect_finished_job` — called at the top of every page
 run — turns a finished job into the session's model.
 """
@@ -19,19 +21,22 @@ import streamlit as st
 
 from neuromkt.data.leakage import LeakFinding, find_leaks
 from neuromkt.data.schema import validate_for_training
-from neuromkt.errors import DataError
+from neuromkt.errors import DataError, NeuromktError
 from neuromkt.figures.training import training_curve_figure
 from neuromkt.model.metrics import primary_metric
+from neuromkt.projects.jobs import JobStore, TrainingJob, attach, max_jobs, start_job
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.state import (
     DATA_PAGE,
+    KEY_RUN_AUTO,
     Dataset,
     current_dataset,
+    current_project_id,
+    current_workspace,
     reset_roles_editor,
     set_bundle,
     set_schema,
 )
-from neuromkt.ui.train_job import MAX_JOBS, TrainingJob, start_job
 from neuromkt.ui.train_settings import (
     DEFAULT_SIZE,
     W_SIZE,
@@ -90,7 +95,7 @@ W_RESET_REGISTRY = "train_reset_registry"  # "Reset registry" button when the re
 W_LOAD_TABS = "train_load_tabs"  # "Saved models" / "Upload a bundle" tabs (keeps the choice)
 
 # ---------------------------------------------------------------- session-state keys
-KEY_JOB = "train_job"  # TrainingJob | None: this session's training run
+KEY_JOB = "train_job"  # str | None: the id of this session's training job (in the store)
 KEY_LAST = "train_last"  # dict: the last finished run (bundle, test rows, fingerprint, ...)
 KEY_MESSAGES = "train_messages"  # dict place -> (kind, text): one-off messages
 KEY_EVAL = "train_eval"  # dict: memo of the current model's evaluation on the current data
@@ -196,8 +201,23 @@ def _exclude(column: str) -> None:
 
 
 def current_job() -> TrainingJob | None:
-    """This session's training job, running or finished but not yet collected."""
-    return st.session_state.get(KEY_JOB)
+    """This session's training job, running or finished but not yet collected: the one
+    it started, or else (after a reload, in a second tab) the open project's."""
+    workspace = current_workspace()
+    job_id = st.session_state.get(KEY_JOB)
+    if job_id is None and (project := current_project_id()) is not None:
+        try:
+            job_id = JobStore().latest_for_project(workspace, project)
+        except NeuromktError:
+            job_id = None
+        st.session_state[KEY_JOB] = job_id
+    if job_id is None:
+        return None
+    try:
+        return attach(workspace, job_id)
+    except NeuromktError:
+        st.session_state[KEY_JOB] = None
+        return None
 
 
 def training_controls(*, ready: bool) -> None:
@@ -224,10 +244,16 @@ def _start() -> None:
         return
     size = st.session_state.get(W_SIZE, DEFAULT_SIZE)
     name = f"{dataset.schema.target} · {size} · {datetime.now():%b %d %H:%M}"
-    st.session_state[KEY_JOB] = start_job(
-        dataset.frame, dataset.schema, model_config, train_config, name=name,
-        dataset_name=dataset.name, fingerprint=dataset.fingerprint,
-    )  # fmt: skip
+    try:
+        job = start_job(
+            current_workspace(), current_project_id(), dataset.frame, dataset.schema,
+            model_config, train_config, name=name, dataset_name=dataset.name,
+            fingerprint=dataset.fingerprint,
+        )  # fmt: skip
+    except (NeuromktError, OSError, ValueError) as exc:
+        post_message("train", "error", f"Training could not start: {exc}")
+        return
+    st.session_state[KEY_JOB] = job.job_id
 
 
 @st.fragment(run_every=1.0)
@@ -244,7 +270,7 @@ def training_monitor() -> None:
         head.markdown(f"**{_status_line(job)}**")
         stop.button(
             "Stop", key=W_STOP, on_click=job.request_stop, icon=":material/stop_circle:",
-            disabled=job.stop.is_set(), width="stretch",
+            disabled=job.stop_requested, width="stretch",
             help="End training now and keep the best model so far.",
         )  # fmt: skip
         st.progress(job.fraction_done(), text=_progress_text(job))
@@ -265,18 +291,19 @@ def training_monitor() -> None:
 
 
 def _status_line(job: TrainingJob) -> str:
-    if job.stop.is_set():
+    if job.stop_requested:
         return ":material/hourglass_top: Stopping — finishing the current step…"
-    if job.status == "waiting":
-        return (f":material/schedule: Waiting for a free training slot ({MAX_JOBS} trainings "
-                "run at a time on this server)…")  # fmt: skip
+    if job.status == "queued":
+        place = job.queue_place() or 1
+        return (f":material/schedule: Waiting for a free training slot: number {place} in "
+                f"the queue ({max_jobs()} trainings run at a time on this server)…")  # fmt: skip
     return ":material/model_training: Training…"
 
 
 def _progress_text(job: TrainingJob) -> str:
     progress = job.progress
     if progress is None:
-        return f"Starting… {_clock(time.monotonic() - job.started_at)} elapsed"
+        return f"Starting… {_clock(time.time() - job.started_at)} elapsed"
     text = f"Epoch {progress.epoch} of {progress.n_epochs} · {_clock(progress.elapsed_s)} elapsed"
     left = job.seconds_left()
     if left:
@@ -294,25 +321,20 @@ def collect_finished_job() -> None:
     job = current_job()
     if job is None or not job.finished:
         return
-    del st.session_state[KEY_JOB]
-    if job.error is not None or job.result is None:
-        post_message("train", "error", job.error or "Training failed.")
+    st.session_state[KEY_JOB] = None
+    job.mark_collected()
+    result = job.result() if job.error is None else None
+    if result is None:
+        kind = "warning" if job.stop_requested else "error"
+        post_message("train", kind, job.error or "Training failed.")
         return
-    result = job.result
-    if result.best_epoch == 0:
-        post_message(
-            "train",
-            "warning",
-            "Training was stopped before the first epoch ended, so there is no model to "
-            "keep; the previous model is still in use.",
-        )
-        return
-    set_bundle(result.bundle)
+    set_bundle(result.bundle, run_id=job.run_id)
+    st.session_state[KEY_RUN_AUTO] = True  # kept by the job: "Save" names it
     st.session_state[KEY_LAST] = {
         "bundle": result.bundle, "fingerprint": job.fingerprint, "test": result.split["test"],
         "validation": result.split["validation"],
     }  # fmt: skip
-    post_message("train", "success", _finished_text(result, by_user=job.stop.is_set()))
+    post_message("train", "success", _finished_text(result, by_user=job.stop_requested))
     st.rerun()  # so that the sidebar, drawn before the page, shows the new model
 
 

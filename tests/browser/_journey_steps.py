@@ -182,8 +182,9 @@ MENU_LINK = '[data-testid="stSidebar"] a[data-testid="stPageLink-NavLink"]'
 
 
 def menu_link(page: Any, path: str) -> Any:
-    """The sidebar menu's link to the page served at ``/<path>`` ("" for Home)."""
-    return page.locator(f'{MENU_LINK}[href="{path}"]')
+    """The sidebar menu's link to the page served at ``/<path>`` ("" for Home); the
+    link carries the workspace and project as ``?ws=…&project=…``."""
+    return page.locator(f'{MENU_LINK}[href="{path}"], {MENU_LINK}[href^="{path}?"]')
 
 
 def menu_labels(page: Any) -> list[str]:
@@ -262,7 +263,7 @@ class Journey:
         """Open a page from the sidebar menu and check its heading."""
         assert self.has_page(path), f"the menu has no link to the {title} page ('/{path}')"
         menu_link(self.page, path).click()
-        self.page.wait_for_url(f"**/{path}")
+        self.page.wait_for_url(re.compile(rf"/{path}(\?|$)"))  # the link keeps ?ws=…
         wait_settled(self.page)
         heading = self.page.get_by_role("heading", name=title, exact=True)
         assert heading.first.is_visible(), f"no '{title}' heading on /{path}"

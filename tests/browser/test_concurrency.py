@@ -16,6 +16,7 @@ resident memory is sampled throughout. The figures are printed and written to
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import threading
 import time
@@ -222,7 +223,7 @@ def _start_training(users: list[User]) -> None:
         menu_link(user.page, "Train").click()
     for user in users:
         page = user.page
-        page.wait_for_url("**/Train")
+        page.wait_for_url(re.compile(r"/Train(\?|$)"))
         page.get_by_role("heading", name="Train a model").wait_for(timeout=120_000)
         wait_settled(page)
         learns = page.get_by_text("Learns from:").inner_text()

@@ -72,7 +72,9 @@ def test_a_deep_link_to_a_fresh_server_shows_the_whole_page(
             seconds[heading] = round(time.perf_counter() - started, 1)
             full_page_screenshot(page, OUT / f"{path or 'Home'}.png")
 
-            assert page.url == f"{url}/{path}"  # served where it was asked for, not Home
+            # served where it was asked for, not Home; the private workspace key is added
+            assert page.url.split("?")[0] == f"{url}/{path}"
+            assert "ws=" in page.url
             assert page.title() == tab_title
             assert page.locator(".streamlit-wide").count() == 1  # the wide layout
             sidebar = sidebar_text(page)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -17,7 +18,7 @@ def _open_sample(page: Any, app_url: str) -> None:
     wait_settled(page)
     assert page.get_by_role("heading", name="neuromkt").is_visible()
     page.get_by_role("button", name="Try the sample").first.click()
-    page.wait_for_url("**/Data")
+    page.wait_for_url(re.compile(r"/Data(\?|$)"))
     wait_settled(page)
 
 
