@@ -43,7 +43,7 @@ av.headline(overview, maps, data)
 sections = attention_controls.section_tabs(has_text=bool(bundle.encoders.text))
 with sections["overview"]:
     if sections["overview"].open:
-        av.overview_section(overview, view)
+        av.overview_section(overview, view, attention_cache.noise_result(dataset, bundle))
 with sections["segments"]:
     if sections["segments"].open:
         av.segment_section(dataset, bundle, maps, data, view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.errors import ModelError
-from neuromkt.ui import escape_markdown, explain_cache
+from neuromkt.ui import attention_cache, escape_markdown, explain_cache
 from neuromkt.ui import explain_views as ev
 from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import require_bundle, require_dataset
@@ -39,7 +39,7 @@ attribution = explain_cache.attribution_for(bundle, data, settings)
 ev.convergence_note(attribution)
 
 st.header("What drives the predictions", divider="gray")
-ev.drivers_section(attribution, data, bundle)
+ev.drivers_section(attribution, data, bundle, attention_cache.noise_result(dataset, bundle))
 
 maps = explain_cache.attention_maps(bundle, data)
 table, summary = explain_cache.agreement_for(bundle, data, settings, attribution, view, k)

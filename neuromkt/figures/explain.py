@@ -68,7 +68,10 @@ def ranking_bar(
     Args:
         table: :func:`neuromkt.explain.summaries.feature_ranking` (``feature``,
             ``importance``, ``signed_mean``, optional ``share``) or
-            :func:`neuromkt.explain.summaries.token_ranking` with ``label="token"``.
+            :func:`neuromkt.explain.summaries.token_ranking` with ``label="token"``;
+            an optional bool ``distinguishable`` (from
+            :func:`neuromkt.explain.noise.noise_floor`) hatches the bars whose effect
+            cannot be told apart from noise.
         title: the figure title (plain text; escaped here).
         unit: what the attributions are in, e.g. "log-odds" (axis title).
         label: the column of ``table`` that names the bars.
@@ -85,16 +88,23 @@ def ranking_bar(
     signed = table["signed_mean"].to_numpy(dtype=float)
     share = table["share"] if "share" in table else pd.Series([np.nan] * len(table))
     span = _span(signed)
+    noise = (
+        ~table["distinguishable"].fillna(True).astype(bool).to_numpy()
+        if "distinguishable" in table
+        else np.zeros(len(table), bool)
+    )
     hover = [
         f"<b>{esc(n)}</b><br>mean |attribution|: {i:.4f}<br>mean attribution: {s:+.4f}"
         f" ({'mostly raises' if s > 0 else 'mostly lowers'} the score)"
         + (f"<br>share: {sh:.1%}" if np.isfinite(sh) else "")
-        for n, i, s, sh in zip(names, table["importance"], signed, share, strict=True)
+        + ("<br>not distinguishable from noise: shuffling it does not hurt the model" if q else "")
+        for n, i, s, sh, q in zip(names, table["importance"], signed, share, noise, strict=True)
     ]
     bar = go.Bar(
         y=list(range(len(names))), x=table["importance"], orientation="h",
         marker={"color": signed, "colorscale": DIVERGING, "cmin": -span, "cmax": span,
                 "line": {"width": 0},
+                "pattern": {"shape": ["/" if q else "" for q in noise]},
                 "colorbar": {"title": {"text": "mean<br>(signed)"}, "thickness": 12}},
         text=[f"{v:.3f}" for v in table["importance"]], textposition="outside",
         cliponaxis=False, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
@@ -103,7 +113,8 @@ def ranking_bar(
     fig = go.Figure(bar)
     fig.update_layout(**layout(
         title=title_text(title), height=bar_height(len(names)), bargap=0.25,
-        xaxis={"title": f"mean |attribution|{f' ({esc(unit)})' if unit else ''}",
+        xaxis={"title": f"mean |attribution|{f' ({esc(unit)})' if unit else ''}"
+                        + (" · hatched: noise" if noise.any() else ""),
                "range": [0, top * 1.18 or 1]},
         yaxis=category_axis(short_labels(names, 32)),
     ))  # fmt: skip

@@ -24,6 +24,7 @@ from neuromkt.act.drivers import IG_STEPS, pick_method
 from neuromkt.act.scoring import validate_for_scoring
 from neuromkt.explain.attention import compute_attention
 from neuromkt.explain.attributions import attribute
+from neuromkt.explain.noise import held_out_noise_floor
 from neuromkt.explain.summaries import feature_ranking
 from neuromkt.model.inference import predict
 from neuromkt.progress import OnProgress, Tracker
@@ -216,7 +217,9 @@ def build_report(
     attribution = _explain(bundle, sample, tracker.part(n + s, "Computing attributions"))
     classes = bundle.encoders.classes
     word = f"{bundle.target} = {classes[1]}" if bundle.task == "binary" else bundle.target
-    ctx = ReportContext(bundle, frame, sample, scores, maps, attribution, word)
+    tracker.update(n + 2 * s, "Checking which columns stand out from noise")
+    noise, noise_rows = held_out_noise_floor(bundle, frame)
+    ctx = ReportContext(bundle, frame, sample, scores, maps, attribution, word, noise, noise_rows)
     tracker.update(n + 2 * s, "Drawing the charts")
     body = _body(ctx)
     meta, kpis = _header(ctx, dataset_name, now)

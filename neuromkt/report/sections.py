@@ -75,6 +75,8 @@ class ReportContext:
     maps: AttentionMaps  # attention of ``sample``
     attribution: Attribution  # of ``sample``
     outcome_word: str  # "purchased = 1" / "purchased"
+    noise: pd.DataFrame | None = None  # neuromkt.explain.noise.noise_floor, if measurable
+    noise_rows: str = ""  # the rows the noise floor was measured on, in words
 
 
 def summary_section(
@@ -250,20 +252,41 @@ def _stored_headline(bundle: ModelBundle) -> str | None:
     return f"On held-out rows the model reached AUC {auc:.2f}." if auc is not None else None
 
 
+def _with_noise(table: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
+    """``table`` with the noise floor's ``distinguishable`` flag per ``feature``, if known."""
+    if ctx.noise is None:
+        return table
+    flags = ctx.noise.set_index("feature")["distinguishable"]
+    return table.assign(distinguishable=table["feature"].map(flags).astype("boolean"))
+
+
+def _noise_sentence(ctx: ReportContext) -> str:
+    """One sentence on the hatched bars (escaped), or nothing."""
+    if ctx.noise is None or ctx.noise["distinguishable"].all():
+        return ""
+    return (
+        " Hatched bars are not distinguishable from noise: shuffling that column between "
+        f"rows ({e(ctx.noise_rows)}) does not make the predictions measurably worse, so "
+        "its place in the ranking may be chance."
+    )
+
+
 def attention_section(ctx: ReportContext) -> str:
     """The share of attention each column gets, averaged over the rows explained."""
+    ranking = _with_noise(global_features(ctx.maps), ctx)
     return section_html(
         "attention", "What the model looks at",
         "The share of the model's attention each column gets, averaged over the rows. "
-        "Attention shows what the model reads, not whether it raises or lowers a score.",
-        chart_html(fa.feature_bar(global_features(ctx.maps), title="Columns ranked by attention")),
+        "Attention shows what the model reads, not whether it raises or lowers a score."
+        + _noise_sentence(ctx),
+        chart_html(fa.feature_bar(ranking, title="Columns ranked by attention")),
     )  # fmt: skip
 
 
 def drivers_section(ctx: ReportContext) -> str:
     """Columns ranked by attribution, and one dot per row and column."""
     unit = ctx.attribution.output.label
-    ranking = feature_ranking(ctx.attribution)
+    ranking = _with_noise(feature_ranking(ctx.attribution), ctx)
     strip = fe.attribution_strip_figure(
         attribution_strip(ctx.attribution, ctx.sample, max_points=500),
         title="Each dot is one row",
@@ -272,7 +295,8 @@ def drivers_section(ctx: ReportContext) -> str:
     return section_html(
         "drivers", "What drives the score",
         f"{e(method)} attributions on the {e(unit)}: how much each column moved "
-        "each row's score away from a typical row. Red raises the score, blue lowers it.",
+        "each row's score away from a typical row. Red raises the score, blue lowers it."
+        + _noise_sentence(ctx),
         grid_html(chart_html(fe.ranking_bar(ranking, unit=unit, title="Columns ranked by impact")),
               chart_html(strip)),
     )  # fmt: skip

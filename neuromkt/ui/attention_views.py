@@ -32,8 +32,10 @@ from neuromkt.figures.attention import (
 from neuromkt.ui import attention_cache, attention_controls, escape_markdown
 from neuromkt.ui.attention_cache import (
     CACHE_TTL_S,
+    NOISE_NOTE,
     AttentionData,
     GlobalResult,
+    NoiseResult,
     RowDetail,
     TokenResult,
 )
@@ -46,6 +48,7 @@ __all__ = [
     "chart",
     "csv_download",
     "headline",
+    "noise_caption",
     "overview_section",
     "row_section",
     "row_summary",
@@ -228,13 +231,26 @@ def row_summary(detail: RowDetail, data: AttentionData, bundle: ModelBundle) -> 
 # rerun only that section.
 
 
-def overview_section(overview: GlobalResult, view: AttentionView) -> None:
-    """Columns ranked by attention, next to every layer and head."""
+def noise_caption(table: pd.DataFrame, noise: NoiseResult | None) -> None:
+    """One sentence on the hatched bars (and the rows they were tested on), if any."""
+    if noise is None:
+        return
+    if "distinguishable" in table and (table["distinguishable"] == False).any():  # noqa: E712
+        st.caption(f"{NOISE_NOTE} (Tested on {noise.rows}.)")
+    else:
+        st.caption(f"Every column here stands out from noise (tested on {noise.rows}).")
+
+
+def overview_section(
+    overview: GlobalResult, view: AttentionView, noise: NoiseResult | None = None
+) -> None:
+    """Columns ranked by attention (hatched below the noise floor), next to every layer and head."""
+    features = attention_cache.with_noise(overview.features, noise)
     bar_col, heat_col = st.columns([5, 6], gap="large")
     with bar_col:
         chart(
             feature_bar,
-            overview.features,
+            features,
             title=f"Columns ranked by attention ({view.describe()})",
             key="att_feature_bar",
             filename="attention_ranked",
@@ -244,6 +260,7 @@ def overview_section(overview: GlobalResult, view: AttentionView) -> None:
             "over all rows; longer bars are read more. A text or event column adds up its "
             "words. Hover for the exact value, median and spread."
         )
+        noise_caption(features, noise)
         csv_download(overview.features, file_name="attention_ranked.csv", key="att_dl_ranked")
     with heat_col:
         chart(

@@ -48,9 +48,9 @@ from neuromkt.figures.explain import (
     waterfall_figure,
 )
 from neuromkt.ui import escape_markdown, explain_cache
-from neuromkt.ui.attention_cache import AttentionData
+from neuromkt.ui.attention_cache import AttentionData, NoiseResult, with_noise
 from neuromkt.ui.attention_controls import segment_label, segment_options
-from neuromkt.ui.attention_views import csv_download
+from neuromkt.ui.attention_views import csv_download, noise_caption
 from neuromkt.ui.explain_cache import (
     DEFAULT_ROWS,
     Settings,
@@ -347,15 +347,22 @@ def convergence_note(attribution: Attribution) -> None:
         st.warning(check.message, icon=":material/warning:")
 
 
-def drivers_section(attribution: Attribution, data: AttentionData, bundle: ModelBundle) -> None:
-    """Columns ranked by attribution, every row column by column, and the top words."""
+def drivers_section(
+    attribution: Attribution,
+    data: AttentionData,
+    bundle: ModelBundle,
+    noise: NoiseResult | None = None,
+) -> None:
+    """Columns ranked by attribution (hatched below the noise floor), every row, the top words."""
     method = METHODS[attribution.method]
     unit = attribution.output.label
     bar_col, strip_col = st.columns([5, 6], gap="large")
     with bar_col:
         chart(
             ranking_bar(
-                feature_ranking(attribution), title=f"Columns ranked by {method.label}", unit=unit
+                with_noise(feature_ranking(attribution), noise),
+                title=f"Columns ranked by {method.label}",
+                unit=unit,
             ),
             key="exp_ranking",
             filename="attribution_ranked",
@@ -364,6 +371,7 @@ def drivers_section(attribution: Attribution, data: AttentionData, bundle: Model
             f"Bar length: the average size of a column's push on the {escape_markdown(unit)}, "
             "up or down. Colour: its average direction (red raises, blue lowers)."
         )
+        noise_caption(with_noise(feature_ranking(attribution), noise), noise)
         csv_download(attribution.values.features, file_name="attributions.csv", key="exp_dl_rows")
     with strip_col:
         chart(
