@@ -112,3 +112,20 @@ def test_report_marks_drivers_below_the_noise_floor(tiny_bundle, ecommerce_frame
     page = build_report(tiny_bundle, ecommerce_frame.head(600), max_rows=100)
     assert "not distinguishable from noise" in page
     assert '"/"' in page  # a hatched bar
+
+
+@pytest.mark.slow
+def test_pages_open_with_in_short_and_fold_the_jargon_away(tiny_bundle, ecommerce_frame) -> None:
+    rows = ecommerce_frame.head(1500)
+    for page in (ATTENTION_PAGE, EXPLAIN_PAGE):
+        at = _page(page, rows, tiny_bundle)
+        markdown = [m.value for m in at.markdown]
+        assert "**In short**" in markdown, page
+        panel = markdown[markdown.index("**In short**") + 1]
+        assert "[CLS]" not in panel and "log-odds" not in panel and "τ" not in panel
+        assert at.expander[0].label == "For analysts"
+    explain = _page(EXPLAIN_PAGE, rows, tiny_bundle)
+    markdown = [m.value for m in explain.markdown]
+    panel = markdown[markdown.index("**In short**") + 1]
+    assert "percentage points" in panel  # effects in points of the outcome rate
+    assert "not distinguishable from noise" in panel

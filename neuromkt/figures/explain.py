@@ -60,6 +60,15 @@ def _span(values: np.ndarray) -> float:
 # ---------------------------------------------------------------- global views
 
 
+def _relation_words(rho: float) -> str:
+    if not np.isfinite(rho):
+        return "<br>direction: per category or word (see the dots)"
+    if abs(rho) < 0.3:
+        return f"<br>no simple direction (ρ = {rho:+.2f})"
+    way = "raise" if rho > 0 else "lower"
+    return f"<br>higher values {way} the score (ρ = {rho:+.2f})"
+
+
 def ranking_bar(
     table: pd.DataFrame, *, title: str | None = None, unit: str = "", label: str = "feature"
 ) -> go.Figure:
@@ -71,7 +80,9 @@ def ranking_bar(
             :func:`neuromkt.explain.summaries.token_ranking` with ``label="token"``;
             an optional bool ``distinguishable`` (from
             :func:`neuromkt.explain.noise.noise_floor`) hatches the bars whose effect
-            cannot be told apart from noise.
+            cannot be told apart from noise; an optional ``relation`` (−1…1, the
+            rank correlation of a column's value with its effect, NaN where none) colours
+            the bars by how the value relates to the effect instead of the signed mean.
         title: the figure title (plain text; escaped here).
         unit: what the attributions are in, e.g. "log-odds" (axis title).
         label: the column of ``table`` that names the bars.
@@ -88,6 +99,15 @@ def ranking_bar(
     signed = table["signed_mean"].to_numpy(dtype=float)
     share = table["share"] if "share" in table else pd.Series([np.nan] * len(table))
     span = _span(signed)
+    by_value = "relation" in table
+    color = table["relation"].fillna(0.0).to_numpy(dtype=float) if by_value else signed
+    colorbar = {
+        "title": {"text": "higher value<br>→ score" if by_value else "mean<br>(signed)"},
+        "thickness": 12,
+    }
+    if by_value:
+        colorbar |= {"tickvals": [-1, 0, 1], "ticktext": ["lowers", "mixed", "raises"]}
+        span = 1.0
     noise = (
         ~table["distinguishable"].fillna(True).astype(bool).to_numpy()
         if "distinguishable" in table
@@ -95,17 +115,29 @@ def ranking_bar(
     )
     hover = [
         f"<b>{esc(n)}</b><br>mean |attribution|: {i:.4f}<br>mean attribution: {s:+.4f}"
-        f" ({'mostly raises' if s > 0 else 'mostly lowers'} the score)"
+        + (
+            _relation_words(r)
+            if by_value
+            else f" ({'mostly raises' if s > 0 else 'mostly lowers'} the score)"
+        )
         + (f"<br>share: {sh:.1%}" if np.isfinite(sh) else "")
         + ("<br>not distinguishable from noise: shuffling it does not hurt the model" if q else "")
-        for n, i, s, sh, q in zip(names, table["importance"], signed, share, noise, strict=True)
+        for n, i, s, sh, q, r in zip(
+            names,
+            table["importance"],
+            signed,
+            share,
+            noise,
+            table["relation"] if by_value else signed,
+            strict=True,
+        )
     ]
     bar = go.Bar(
         y=list(range(len(names))), x=table["importance"], orientation="h",
-        marker={"color": signed, "colorscale": DIVERGING, "cmin": -span, "cmax": span,
+        marker={"color": color, "colorscale": DIVERGING, "cmin": -span, "cmax": span,
                 "line": {"width": 0},
                 "pattern": {"shape": ["/" if q else "" for q in noise]},
-                "colorbar": {"title": {"text": "mean<br>(signed)"}, "thickness": 12}},
+                "colorbar": colorbar},
         text=[f"{v:.3f}" for v in table["importance"]], textposition="outside",
         cliponaxis=False, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )  # fmt: skip

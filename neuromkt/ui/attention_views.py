@@ -45,9 +45,12 @@ if TYPE_CHECKING:
     from neuromkt.ui.state import Dataset
 
 __all__ = [
+    "analyst_notes",
+    "attention_in_short",
     "chart",
     "csv_download",
     "headline",
+    "in_short_panel",
     "noise_caption",
     "overview_section",
     "row_section",
@@ -173,9 +176,70 @@ def token_table_view(vocab: pd.DataFrame, *, key: str, task: str) -> None:
     )
 
 
+def attention_in_short(result: GlobalResult, noise: NoiseResult | None) -> list[str]:
+    """Plain sentences (not escaped) on what the model reads most, noise named."""
+    features = attention_cache.with_noise(result.features, noise)
+    flags = (
+        features["distinguishable"].fillna(True).astype(bool)
+        if "distinguishable" in features
+        else pd.Series(True, index=features.index)
+    )
+    share = features["attention"] / float(features["attention"].sum() or 1.0)
+    real = [
+        f"{f} ({s:.0%})" for f, s, ok in zip(features["feature"], share, flags, strict=True) if ok
+    ]
+    lines = []
+    if real:
+        rest = f", then {' and '.join(real[1:3])}" if len(real) > 1 else ""
+        lines.append(f"The model reads {real[0]} most{rest} (share of its attention to columns).")
+    if result.top_token is not None:
+        token = result.top_token
+        lines.append(f"The word or event it reads most is “{token['token']}” in {token['column']}.")
+    below = features.loc[~flags, "feature"].tolist()
+    if below:
+        lines.append(
+            f"{', '.join(below[:4])}{' and more' if len(below) > 4 else ''}: not "
+            "distinguishable from noise; don't act on them."
+        )
+    lines.append(
+        "Attention is what the model reads, not which way it pushes a score: the Explain "
+        "page says that in percentage points of the outcome's chance."
+    )
+    return lines
+
+
+def in_short_panel(result: GlobalResult, noise: NoiseResult | None) -> None:
+    """The page's first words, in a marketer's terms."""
+    with st.container(border=True):
+        st.markdown("**In short**")
+        lines = attention_in_short(result, noise)
+        st.markdown("\n".join(f"- {escape_markdown(line)}" for line in lines))
+        if noise is not None:
+            st.caption(f"Noise checked on {noise.rows}.")
+
+
+def analyst_notes(result: GlobalResult) -> None:
+    """[CLS] and the attention methods, a sentence each, folded away."""
+    with st.expander("For analysts"):
+        st.metric(
+            "Kept on [CLS] itself",
+            f"{result.self_share:.1%}",
+            help="Attention the summary token keeps on itself; the rest goes to columns "
+            "and tokens.",
+        )
+        st.markdown(
+            "- **[CLS]** is the model's summary token: the score is read from it, and "
+            "attention is how much of its look goes to each column or word.\n"
+            "- **Rollout** (Abnar & Zuidema 2020) multiplies the layers' attention to "
+            "follow information through the whole network; **layer/head** shows one.\n"
+            "- **Noise floor**: a permutation test on held-out rows; a column is hatched "
+            "when shuffling it does not raise the loss by 2.5 standard errors."
+        )
+
+
 def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> None:
-    """Four numbers above the charts: rows, top column, top word or event, [CLS]'s share."""
-    rows_m, column_m, token_m, self_m = st.columns(4)
+    """Three numbers above the charts: rows, top column, top word or event."""
+    rows_m, column_m, token_m = st.columns(3)
     rows_m.metric("Rows explained", f"{maps.n_rows:,}")
     top = result.features.iloc[0]
     column_m.metric(
@@ -195,11 +259,6 @@ def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> 
             delta_arrow="off",
             help="Among tokens found in at least 20 rows.",
         )
-    self_m.metric(
-        "Kept on [CLS] itself",
-        f"{result.self_share:.1%}",
-        help="Attention the summary token keeps on itself; the rest goes to columns and tokens.",
-    )
     if maps.n_rows < data.n_total:
         st.caption(
             f"Attention is computed on a random {maps.n_rows:,} of the "
