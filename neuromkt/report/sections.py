@@ -38,7 +38,7 @@ from neuromkt.figures import explain as fe
 from neuromkt.figures import metrics as fm
 from neuromkt.figures.data import profile_overview_figure
 from neuromkt.figures.predict import targeting_figure
-from neuromkt.model.evaluation import evaluate_rows, holdout_rows
+from neuromkt.model.evaluation import evaluate_holdout, evaluate_rows, headline_rows, holdout_rows
 from neuromkt.model.metrics import calibration_table, lift_table, pr_curve, roc_curve
 from neuromkt.report.html import chart_html, e, grid_html, section_html, table_html
 
@@ -183,10 +183,10 @@ def quality_section(ctx: ReportContext) -> tuple[str, str | None]:
     bundle, frame = ctx.bundle, ctx.frame
     try:
         if frame_fingerprint(frame) == bundle.data_fingerprint:
-            rows, where = holdout_rows(bundle, frame)["test"], "the rows held out in training"
+            ev = evaluate_holdout(bundle, frame, holdout_rows(bundle, frame))
         else:
-            rows, where = None, "these rows"
-        ev = evaluate_rows(bundle, frame, rows, where=where)
+            ev = evaluate_rows(bundle, frame, None, where="rows of this data")
+        where = ev.where
     except DataError:
         return "", _stored_headline(bundle)
     charts, headline = [], None
@@ -214,7 +214,11 @@ def quality_section(ctx: ReportContext) -> tuple[str, str | None]:
         columns=["measure", "value"],
     )
     body = grid_html(table_html(metrics, {"value": "{:.3f}"}), *(chart_html(f) for f in charts))
-    caption = f"Measured on {e(where)} ({len(ev.y):,} rows with a known outcome)."
+    caption = f"Measured on {e(where)} (rows with a known outcome)."
+    if ev.task == "binary":
+        caption += f" Accuracy counts a row as positive from a score of {ev.threshold:.2f}" + (
+            ", the cut-off with the best F1 on the validation rows." if ev.threshold != 0.5 else "."
+        )
     return section_html("quality", "How good is the model?", caption, body), headline
 
 
@@ -420,19 +424,23 @@ def targeting_section(ctx: ReportContext) -> tuple[str, str | None]:
     y = outcome_of(ctx.bundle, ctx.frame)
     if y is None or ctx.bundle.task != "binary":
         return "", None
+    rows, where = headline_rows(ctx.bundle, ctx.frame, frame_fingerprint(ctx.frame))
+    scores = ctx.scores if rows is None else ctx.scores[rows]
+    y = y if rows is None else y[rows]
     known = ~np.isnan(y)
-    reach = reach_at(ctx.scores[known], y[known], TARGET_PCT)
+    reach = reach_at(scores[known], y[known], TARGET_PCT)
     share = reach.share_reached or 0.0
-    table = lift_table(y[known].astype("int64"), ctx.scores[known], n_bins=100)
+    table = lift_table(y[known].astype("int64"), scores[known], n_bins=100)
     fig = targeting_figure(table, top_share=TARGET_PCT / 100, reached_share=share,
                            outcome=ctx.outcome_word)  # fmt: skip
     sentence = (
         f"Contacting the top {TARGET_PCT}% of rows by score reaches {share:.0%} of all "
-        f"rows with {e(ctx.outcome_word)}: {reach.lift or 0:.1f}× what a random pick would."
+        f"rows with {e(ctx.outcome_word)}: {reach.lift or 0:.1f}× what a random pick would"
+        f" (on {e(where)})."
     )
     return section_html(
         "targeting", "Who to contact",
         sentence + " The curve shows the same for every share of rows contacted.",
         grid_html(chart_html(fig), chart_html(fm.lift_figure(lift_table(y[known].astype("int64"),
-                                                                ctx.scores[known])))),
+                                                                scores[known])))),
     ), sentence  # fmt: skip
