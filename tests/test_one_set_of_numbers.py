@@ -56,7 +56,7 @@ def test_auc_accuracy_and_reach_agree_on_train_predict_and_report(
     predict.button(key=W_SCORE).click().run()
     predict.slider(key=W_TOP_PCT).set_value(20).run()
     assert not predict.exception
-    reached = next(m for m in predict.metric if m.label.startswith("Share of"))
+    reached = next(m for m in predict.metric if m.label == "Share reached")
     assert "the 600 test rows held out during training" in _texts(predict.caption)
     predict_reach = int(reached.value.rstrip("%"))
 

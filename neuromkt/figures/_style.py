@@ -31,6 +31,7 @@ __all__ = [
     "layout",
     "short",
     "short_labels",
+    "wrap",
 ]
 
 BRAND = "#4338CA"  # indigo: the app's primary colour
@@ -76,6 +77,23 @@ def short_labels(names: Sequence[Any], limit: int = 28) -> list[str]:
     return [esc(short(name, limit)) for name in names]
 
 
+def wrap(text: str | None, width: int = 40) -> str | None:
+    """``text`` (escaped HTML) broken with ``<br>`` at spaces into lines of at most
+    ``width`` characters, so a title fits a chart in half a laptop screen.
+
+    Plotly never wraps a title: a long one runs out of the chart's box.
+    """
+    if not text or len(text) <= width or "<br>" in text:
+        return text
+    lines: list[str] = []
+    for word in text.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= width:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def bar_height(n: int, *, per_row: int = 24, base: int = 130, minimum: int = 280) -> int:
     """Figure height in pixels for ``n`` rows of bars or heatmap cells."""
     return max(minimum, base + per_row * n)
@@ -100,13 +118,16 @@ def layout(
         **overrides: any other layout settings (axes, bar mode …).
     """
     bottom = legend is True
+    title = wrap(title)
+    title_lines = title.count("<br>") + 1 if title else 0
     base: dict[str, Any] = {
         "template": "none",  # the same look everywhere, without a template's copy cost
         "colorway": qualitative.Plotly,  # plotly_white's trace colours
         "title": {"text": title, "x": 0, "xanchor": "left", "xref": "container",
                   "pad": {"l": 4}, "font": {"size": 15}},
         "height": height,
-        "margin": {"l": 10, "r": 20, "t": 48 if title else 20, "b": 76 if bottom else 44},
+        "margin": {"l": 10, "r": 20, "t": 30 + 19 * title_lines if title else 20,
+                   "b": 76 if bottom else 44},
         "font": {"family": FONT, "color": INK, "size": 12},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
@@ -135,8 +156,15 @@ def layout(
             "borderwidth": 1,
             "title": None,
         }
-    for axis in ("xaxis", "yaxis"):  # a light grid, as plotly_white, without its template cost
-        base[axis] = _AXIS | overrides.pop(axis, {})
+    # a light grid, as plotly_white, without its template cost; the x tick labels stand
+    # off a little so that the two axes' first labels ("0", "0%") never touch
+    for axis, standoff in (("xaxis", 6), ("yaxis", 2)):
+        base[axis] = _AXIS | {"ticklabelstandoff": standoff} | overrides.pop(axis, {})
+        axis_title = base[axis].get("title")
+        if isinstance(axis_title, str):  # long axis titles wrap too
+            base[axis]["title"] = {"text": wrap(axis_title, 40), "standoff": 8}
+        elif isinstance(axis_title, dict) and isinstance(axis_title.get("text"), str):
+            base[axis]["title"] = axis_title | {"text": wrap(axis_title["text"], 40)}
     return base | overrides
 
 

@@ -323,8 +323,10 @@ def attention_attribution_bars(table: pd.DataFrame, *, title: str | None = None)
     fig.update_layout(**layout(title=title_text(title), height=bar_height(len(names)),
                                showlegend=False, bargap=0.25))  # fmt: skip
     fig.update_yaxes(category_axis(short_labels(names, 28)), row=1, col=1)
-    fig.update_xaxes(title_text="share of attention", rangemode="tozero", row=1, col=1)
-    fig.update_xaxes(title_text="← lowers · raises →", zeroline=True, zerolinecolor="#64748B",
+    # Short axis titles on two lines: side by side in half a laptop screen they would
+    # otherwise run into each other.
+    fig.update_xaxes(title_text="share of<br>attention", rangemode="tozero", row=1, col=1)
+    fig.update_xaxes(title_text="← lowers ·<br>raises →", zeroline=True, zerolinecolor="#64748B",
                      row=1, col=2)  # fmt: skip
     return fig
 

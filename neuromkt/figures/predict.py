@@ -69,7 +69,7 @@ def targeting_figure(
         font={"color": INK, "size": 13}, bgcolor="rgba(255,255,255,0.9)",
         bordercolor=_MARK, borderpad=4,
     )  # fmt: skip
-    fig.update_layout(xaxis_title="share of rows contacted, best scores first")
+    fig.update_layout(xaxis_title="share of rows contacted<br>(best scores first)")
     fig.update_yaxes(automargin=True)
     return fig
 

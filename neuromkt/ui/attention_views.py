@@ -412,7 +412,8 @@ def row_section(
             "the value). Struck-through words came after the model's length limit; "
             "dotted ones were unknown to it."
         )
-    row_col, matrix_col = st.columns([5, 6], gap="large")
+    # The token × token matrix takes the full width: its labels need a column each.
+    row_col, matrix_col = st.container(), st.container()
     with row_col:
         chart(
             feature_bar,

@@ -249,11 +249,11 @@ def reach_metrics(reach: Reach, bundle: ModelBundle, outcome: str, where: str = 
     cut_m.metric("Score cut-off", f"≥ {fmt.format(reach.threshold)}")
     share = reach.share_reached
     if share is None:
-        reach_m.metric(f"Share of {outcome} reached", "—", help="The file has no outcome column.")
+        reach_m.metric("Share reached", "—", help="The file has no outcome column.")
         lift_m.metric("Lift over random", "—")
         return
     found = f"{reach.reached:,.0f} of {reach.total:,.0f}"
-    reach_m.metric(f"Share of {outcome} reached", f"{share:.0%}", found, delta_color="off",
-                   delta_arrow="off")  # fmt: skip
+    reach_m.metric("Share reached", f"{share:.0%}", found, delta_color="off",
+                   delta_arrow="off", help=f"Of all rows with {outcome}.")  # fmt: skip
     lift_m.metric("Lift over random", f"{reach.lift or 0:.1f}×",
                   help="Share reached ÷ share of rows contacted: 1× is a random pick.")  # fmt: skip
