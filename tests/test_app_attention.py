@@ -91,8 +91,8 @@ def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypa
     assert [m.label for m in at.metric][:4] == [
         "Kept on [CLS] itself",  # in the "For analysts" expander at the top
         "Rows explained",
-        "Most attended column",
-        "Most attended word or event",
+        "Top column",
+        "Top word or event",
     ]
     assert at.metric[1].value == "1,500"
     assert len(at.get("download_button")) == 2

@@ -77,20 +77,24 @@ def short_labels(names: Sequence[Any], limit: int = 28) -> list[str]:
     return [esc(short(name, limit)) for name in names]
 
 
-def wrap(text: str | None, width: int = 40) -> str | None:
+def wrap(text: str | None, width: int = 34) -> str | None:
     """``text`` (escaped HTML) broken with ``<br>`` at spaces into lines of at most
     ``width`` characters, so a title fits a chart in half a laptop screen.
 
     Plotly never wraps a title: a long one runs out of the chart's box.
     """
-    if not text or len(text) <= width or "<br>" in text:
+    if not text or len(text) <= width:
         return text
     lines: list[str] = []
-    for word in text.split(" "):
-        if lines and len(lines[-1]) + 1 + len(word) <= width:
-            lines[-1] += " " + word
-        else:
-            lines.append(word)
+    for part in text.split("<br>"):  # lines already broken are wrapped one by one
+        line = ""
+        for word in part.split(" "):
+            if line and len(line) + 1 + len(word) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
     return "<br>".join(lines)
 
 
@@ -127,7 +131,7 @@ def layout(
                   "pad": {"l": 4}, "font": {"size": 15}},
         "height": height,
         "margin": {"l": 10, "r": 20, "t": 30 + 19 * title_lines if title else 20,
-                   "b": 76 if bottom else 44},
+                   "b": 96 if bottom else 44},
         "font": {"family": FONT, "color": INK, "size": 12},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
@@ -162,9 +166,9 @@ def layout(
         base[axis] = _AXIS | {"ticklabelstandoff": standoff} | overrides.pop(axis, {})
         axis_title = base[axis].get("title")
         if isinstance(axis_title, str):  # long axis titles wrap too
-            base[axis]["title"] = {"text": wrap(axis_title, 40), "standoff": 8}
+            base[axis]["title"] = {"text": wrap(axis_title, 36), "standoff": 8}
         elif isinstance(axis_title, dict) and isinstance(axis_title.get("text"), str):
-            base[axis]["title"] = axis_title | {"text": wrap(axis_title["text"], 40)}
+            base[axis]["title"] = axis_title | {"text": wrap(axis_title["text"], 36)}
     return base | overrides
 
 

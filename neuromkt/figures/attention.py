@@ -259,7 +259,7 @@ def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.F
     fig = go.Figure(heatmap(z, hover, "mean [CLS]<br>attention"))
     layers = heads["layer"].to_numpy()
     labels = [{"x": float(np.flatnonzero(layers == layer).mean()), "y": 1, "yref": "paper",
-               "yshift": 44, "showarrow": False, "text": f"<b>Layer {layer}</b>",
+               "yshift": 58, "showarrow": False, "text": f"<b>Layer {layer}</b>",
                "font": {"size": 12}} for layer in np.unique(layers)]  # fmt: skip
     base = layout(
         title=title_text(title), height=bar_height(len(order), per_row=26, base=150),
@@ -268,7 +268,7 @@ def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.F
         yaxis=category_axis(short_labels(order, 32)),
     )  # fmt: skip
     # Room above the plot for the head labels and, above them, the layer labels.
-    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 62, "b": 20}
+    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 76, "b": 20}
     fig.update_layout(**base)
     return fig
 
@@ -316,12 +316,14 @@ def segment_heatmap(
     # get at least ~180 px under the slanted names so the colour bar stays readable.
     ticks = [f"{label}<br>n={sizes[s]:,}" for s, label in
              zip(segments, short_labels(segments, 24), strict=True)]  # fmt: skip
-    fig.update_layout(**layout(
+    base = layout(
         title=title_text(title),
         height=bar_height(len(order), per_row=26, base=230, minimum=380),
         xaxis=category_axis(ticks, reverse=False, side="top"),
         yaxis=category_axis(short_labels(order, 32)),
-    ))  # fmt: skip
+    )  # fmt: skip
+    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 40}  # the labels on top
+    fig.update_layout(**base)
     return fig
 
 

@@ -48,7 +48,7 @@ _RANKING_COLORS = {"attention": BRAND, "attribution": ACCENT, "random": MUTED}
 _LEGEND_ON_TOP = {  # legends of long names go between the title and the plot
     "legend": {"orientation": "h", "x": 0, "xanchor": "left", "xref": "paper",
                "y": 1.02, "yanchor": "bottom", "yref": "paper", "title": None},
-    "margin": {"t": 104, "b": 44},
+    "margin": {"t": 132, "b": 44},  # room for a legend of two or three lines
 }  # fmt: skip
 
 

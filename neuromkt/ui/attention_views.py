@@ -243,7 +243,7 @@ def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> 
     rows_m.metric("Rows explained", f"{maps.n_rows:,}")
     top = result.features.iloc[0]
     column_m.metric(
-        "Most attended column",
+        "Top column",
         escape_markdown(top["feature"]),
         f"{top['attention']:.3f}",
         delta_color="off",
@@ -252,7 +252,7 @@ def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> 
     if result.top_token is not None:
         token = result.top_token
         token_m.metric(
-            "Most attended word or event",
+            "Top word or event",
             escape_markdown(token["token"]),
             f"{token['attention']:.3f} in {escape_markdown(token['column'])}",
             delta_color="off",
