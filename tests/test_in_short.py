@@ -37,3 +37,24 @@ def test_in_short_names_noise_and_leaves_it_out_of_the_drivers(summary) -> None:
     assert all("percentage points" in line for line in lines[:3])
     assert not any(line.startswith("day_of_week") for line in lines[:3])
     assert lines[-1].startswith("day_of_week") and "noise" in lines[-1]
+
+
+def test_ranking_colour_is_the_relation_of_value_and_effect_not_the_signed_mean() -> None:
+    from neuromkt.figures._style import MUTED
+    from neuromkt.figures.explain import ranking_bar
+
+    table = pd.DataFrame(
+        {
+            "feature": ["page_values", "channel", "bounce_rate"],
+            "importance": [0.5, 0.3, 0.2],
+            # PageValues: high values raise the score, yet its mean push is negative
+            "signed_mean": [-0.2, 0.1, 0.05],
+            "relation": [0.9, np.nan, -0.7],
+        }
+    )
+    colors = ranking_bar(table).data[0].marker.color
+    red, grey, blue = (tuple(int(v) for v in c[4:-1].split(",")) if c.startswith("rgb") else c
+                       for c in colors)  # fmt: skip
+    assert red[0] > red[2] and blue[2] > blue[0]  # red for "higher raises", blue for "lowers"
+    assert grey == MUTED
+    assert "higher values raise the score" in ranking_bar(table).data[0].customdata[0]

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from neuromkt.figures._highlight import attribution_legend, attribution_span
@@ -100,14 +102,13 @@ def ranking_bar(
     share = table["share"] if "share" in table else pd.Series([np.nan] * len(table))
     span = _span(signed)
     by_value = "relation" in table
-    color = table["relation"].fillna(0.0).to_numpy(dtype=float) if by_value else signed
-    colorbar = {
-        "title": {"text": "higher value<br>→ score" if by_value else "mean<br>(signed)"},
-        "thickness": 12,
-    }
-    if by_value:
-        colorbar |= {"tickvals": [-1, 0, 1], "ticktext": ["lowers", "mixed", "raises"]}
-        span = 1.0
+    colorbar: dict | None = {"title": {"text": "mean<br>(signed)"}, "thickness": 12}
+    color: Any = signed
+    if by_value:  # red: higher values raise the score; blue: lower it; grey: no one way
+        relation = table["relation"].to_numpy(dtype=float)
+        scale = sample_colorscale(DIVERGING, list((np.nan_to_num(relation) + 1) / 2))
+        color = [c if np.isfinite(r) else MUTED for c, r in zip(scale, relation, strict=True)]
+        colorbar = None
     noise = (
         ~table["distinguishable"].fillna(True).astype(bool).to_numpy()
         if "distinguishable" in table
@@ -134,10 +135,10 @@ def ranking_bar(
     ]
     bar = go.Bar(
         y=list(range(len(names))), x=table["importance"], orientation="h",
-        marker={"color": color, "colorscale": DIVERGING, "cmin": -span, "cmax": span,
-                "line": {"width": 0},
+        marker={"color": color, "line": {"width": 0},
                 "pattern": {"shape": ["/" if q else "" for q in noise]},
-                "colorbar": colorbar},
+                **({"colorbar": colorbar, "colorscale": DIVERGING, "cmin": -span, "cmax": span}
+                   if colorbar else {})},
         text=[f"{v:.3f}" for v in table["importance"]], textposition="outside",
         cliponaxis=False, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )  # fmt: skip

@@ -99,7 +99,7 @@ W_VIEW = "exp_attention_view"
 W_K = "exp_top_k"
 W_SCOPE = "exp_scope"
 
-_VIEWS = {"mean": "Mean of layers and heads", "rollout": "Rollout"}
+_VIEWS = {"mean": "Mean", "rollout": "Rollout"}  # as on the Attention page
 
 
 _SCOPES = {"all": "Columns and words", "features": "Columns only", "tokens": "Words only"}
@@ -411,7 +411,7 @@ def drivers_section(
         st.caption(
             f"Bar length: the average size of a column's push on the {escape_markdown(unit)}, "
             "up or down. Colour: how its value relates to its effect (red: higher values "
-            "raise the score; blue: higher values lower it; white: categories and words, "
+            "raise the score; blue: higher values lower it; grey: categories and words, "
             "or no simple direction)."
         )
         noise_caption(with_noise(feature_ranking(attribution), noise), noise)
