@@ -13,12 +13,15 @@ def test_long_titles_wrap_at_spaces_and_the_top_margin_grows() -> None:
     assert wrap(title) == "Columns ranked by attention (all<br>layers, mean of heads)"
     assert wrap("short") == "short"
     assert all(len(line) <= 34 for line in wrap(title + " " + title).split("<br>"))
+    # a tag's spaces are no place to break, and its markup takes no room
+    styled = wrap("a " * 20 + '<span style="font-size:12px; color:#64748B">note</span>')
+    assert '<span style="font-size:12px; color:#64748B">note</span>' in styled
     # a line already broken is wrapped on its own
     assert wrap("a b<br>" + "word " * 10).split("<br>")[0] == "a b"
     one, two = layout(title="short", height=300), layout(title=title, height=300)
     assert two["title"]["text"].count("<br>") == 1
     assert two["margin"]["t"] > one["margin"]["t"]
-    axis = layout(title=None, height=300, xaxis={"title": "mean |attribution| (log-odds of x)"})
+    axis = layout(title=None, height=300, xaxis={"title": "mean |attribution| (log-odds)"})
     assert "<br>" not in axis["xaxis"]["title"]["text"]
     long_axis = layout(title=None, height=300, xaxis={"title": "a " * 30})
     assert "<br>" in long_axis["xaxis"]["title"]["text"]

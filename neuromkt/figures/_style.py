@@ -10,6 +10,7 @@ the Attention page several times slower).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -51,6 +52,7 @@ _AXIS = {
     "title": {"standoff": 8},
 }
 FONT = '"Source Sans Pro", "Source Sans 3", "Helvetica Neue", Arial, sans-serif'
+_TAG = re.compile(r"<[^>]*>")  # a markup tag in a plotly string
 _HIGHLIGHT = "Purples"  # text backgrounds: light to dark, readable with dark text
 
 
@@ -77,24 +79,28 @@ def short_labels(names: Sequence[Any], limit: int = 28) -> list[str]:
     return [esc(short(name, limit)) for name in names]
 
 
-def wrap(text: str | None, width: int = 34) -> str | None:
+def wrap(text: str | None, width: int = 32) -> str | None:
     """``text`` (escaped HTML) broken with ``<br>`` at spaces into lines of at most
     ``width`` characters, so a title fits a chart in half a laptop screen.
 
     Plotly never wraps a title: a long one runs out of the chart's box.
     """
-    if not text or len(text) <= width:
+    if not text or len(_TAG.sub("", text)) <= width:
         return text
+    # Spaces inside a tag (<span style="…">) are not places to break; lengths count
+    # only the visible text.
+    text = _TAG.sub(lambda m: m.group(0).replace(" ", "\x00"), text)
     lines: list[str] = []
     for part in text.split("<br>"):  # lines already broken are wrapped one by one
         line = ""
         for word in part.split(" "):
-            if line and len(line) + 1 + len(word) > width:
+            if line and len(_TAG.sub("", line)) + 1 + len(_TAG.sub("", word)) > width:
                 lines.append(line)
                 line = word
             else:
                 line = f"{line} {word}" if line else word
         lines.append(line)
+    lines = [line.replace("\x00", " ") for line in lines]
     return "<br>".join(lines)
 
 
@@ -166,9 +172,9 @@ def layout(
         base[axis] = _AXIS | {"ticklabelstandoff": standoff} | overrides.pop(axis, {})
         axis_title = base[axis].get("title")
         if isinstance(axis_title, str):  # long axis titles wrap too
-            base[axis]["title"] = {"text": wrap(axis_title, 36), "standoff": 8}
+            base[axis]["title"] = {"text": wrap(axis_title, 32), "standoff": 8}
         elif isinstance(axis_title, dict) and isinstance(axis_title.get("text"), str):
-            base[axis]["title"] = axis_title | {"text": wrap(axis_title["text"], 36)}
+            base[axis]["title"] = axis_title | {"text": wrap(axis_title["text"], 32)}
     return base | overrides
 
 

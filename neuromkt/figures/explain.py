@@ -268,8 +268,6 @@ def waterfall_figure(steps: pd.DataFrame, *, title: str | None = None) -> go.Fig
         xaxis={"title": output, "zeroline": False, "range": _waterfall_range(amounts, kinds)},
         yaxis=category_axis(short_labels(labels, 40)), waterfallgap=0.3,
     ))  # fmt: skip
-    if probs:
-        fig.update_layout(margin={"t": 72})
     return fig
 
 
@@ -321,8 +319,11 @@ def attention_attribution_bars(table: pd.DataFrame, *, title: str | None = None)
         customdata=[f"<b>{esc(n)}</b><br>attribution: {v:+.4f}" for n, _, v in pairs],
         hovertemplate="%{customdata}<extra></extra>",
     ), row=1, col=2)  # fmt: skip
-    fig.update_layout(**layout(title=title_text(title), height=bar_height(len(names)),
-                               showlegend=False, bargap=0.25))  # fmt: skip
+    base = layout(
+        title=title_text(title), height=bar_height(len(names)), showlegend=False, bargap=0.25
+    )
+    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 24}  # the subplot titles
+    fig.update_layout(**base)
     fig.update_yaxes(category_axis(short_labels(names, 28)), row=1, col=1)
     # Short axis titles on two lines: side by side in half a laptop screen they would
     # otherwise run into each other.
