@@ -50,7 +50,7 @@ _RANKING_COLORS = {"attention": BRAND, "attribution": ACCENT, "random": MUTED}
 _LEGEND_ON_TOP = {  # legends of long names go between the title and the plot
     "legend": {"orientation": "h", "x": 0, "xanchor": "left", "xref": "paper",
                "y": 1.02, "yanchor": "bottom", "yref": "paper", "title": None},
-    "margin": {"t": 132, "b": 44},  # room for a legend of two or three lines
+    "margin": {"t": 150, "b": 44},  # room for a two-line title over a legend of two lines
 }  # fmt: skip
 
 
@@ -462,13 +462,13 @@ def deletion_figure(
     fig.add_hline(y=0, line_width=1, line_color="#64748B")
     fig.update_layout(**layout(
         title=title_text(title), height=440,
-        xaxis={"title": "inputs removed (set to the baseline), by rank", "dtick": 1},
+        xaxis={"title": "inputs removed, by rank", "dtick": 1},
         yaxis={"title": "share of the score difference left", "tickformat": ".0%"},
         legend=True,
     ))  # fmt: skip
-    fig.update_layout(  # below the axis title: room for three long names, no overlap
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "xref": "paper",
-                "y": -0.22, "yanchor": "top", "yref": "paper", "title": None},
-        margin={"b": 120},
+    fig.update_layout(  # at the bottom of the figure, under the axis title: no overlap
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "xref": "container",
+                "y": 0, "yanchor": "bottom", "yref": "container", "title": None},
+        margin={"b": 150},
     )  # fmt: skip
     return fig
