@@ -78,7 +78,7 @@ with target_tab:
                 icon=":material/info:",
             )
         chart(
-            score_histogram, scored.frame["score"], key="predict_hist",
+            score_histogram, rows["score"], key="predict_hist",
             filename="score_distribution", threshold=reach.threshold, top_pct=top_pct,
         )  # fmt: skip
         pv.csv_button(
