@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from neuromkt.act.drivers import driver_table, driver_texts
+from neuromkt.act.in_short import driver_summary, in_short
 from neuromkt.act.targeting import outcome_of, reach_at
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.profile import overview_table, profile_columns
@@ -92,68 +93,13 @@ def summary_section(
 
 
 def _driver_points(ctx: ReportContext) -> list[str]:
-    """Up to four sentences on the strongest drivers and their direction (escaped)."""
-    values, sample = ctx.attribution.values.features, ctx.sample
-    kinds = {c: k for k, cs in _kinds(ctx.bundle).items() for c in cs}
-    points = []
-    for feature in feature_ranking(ctx.attribution)["feature"][:4]:
-        attr = values[feature]
-        if kinds[feature] == "text":
-            points.append(_token_point(ctx, feature))
-        elif kinds[feature] == "numeric":
-            x = pd.to_numeric(sample[feature], errors="coerce")
-            rho = x.rank().corr(attr.rank())
-            way = "raises" if rho > 0 else "lowers"
-            points.append(
-                f"<b>{e(feature)}</b>: the higher it is, the more it {way} the score."
-                if abs(rho) >= 0.3
-                else f"<b>{e(feature)}</b> matters, but not in one simple direction."
-            )
-        else:
-            points.append(_level_point(feature, attr, sample[feature]))
-    return [p for p in points if p]
+    """Up to four sentences on the strongest drivers, in percentage points (escaped).
 
-
-def _level_point(feature: str, attr: pd.Series, cells: pd.Series) -> str:
-    """E.g. "channel: “email” raises the score most (+0.42 on average), “display” …"."""
-    by_level = attr.groupby(cells.astype("string").fillna("(missing)")).mean()
-    best, worst = by_level.idxmax(), by_level.idxmin()
-    parts = []
-    if by_level[best] > 0.01:
-        parts.append(f"“{e(str(best))}” raises the score most ({by_level[best]:+.2f} on average)")
-    if by_level[worst] < -0.01:
-        parts.append(f"“{e(str(worst))}” lowers it most ({by_level[worst]:+.2f})")
-    if not parts:
-        return ""
-    return f"<b>{e(feature)}</b>: " + ", ".join(parts) + ", compared with a typical row."
-
-
-def _quoted(tokens: pd.Series) -> str:
-    """“a”, “b” and “c” (escaped)."""
-    words = [f"“{e(str(t))}”" for t in tokens]
-    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
-
-
-def _token_point(ctx: ReportContext, column: str) -> str:
-    tokens = token_ranking(ctx.attribution, min_count=max(5, len(ctx.sample) // 100))
-    tokens = tokens[tokens["column"] == column]
-    up = tokens[tokens["signed_mean"] > 0].nlargest(3, "signed_mean")["token"]
-    down = tokens[tokens["signed_mean"] < 0].nsmallest(2, "signed_mean")["token"]
-    parts = []
-    if len(up):
-        parts.append(f"{_quoted(up)} raise the score most")
-    if len(down):
-        parts.append(f"{_quoted(down)} lower it")
-    return f"<b>{e(column)}</b>: " + "; ".join(parts) + "." if parts else ""
-
-
-def _kinds(bundle: ModelBundle) -> dict[str, list[str]]:
-    enc = bundle.encoders
-    return {
-        "numeric": [x.name for x in enc.numeric],
-        "categorical": [x.name for x in enc.categorical],
-        "text": [x.name for x in enc.text],
-    }
+    The same sentences as the Explain page's "In short": effects in points of the
+    outcome's chance, direction as the relation of value and effect, noise named.
+    """
+    summary = driver_summary(ctx.attribution, ctx.sample, ctx.bundle, noise=ctx.noise)
+    return [e(line) for line in in_short(summary, ctx.outcome_word)]
 
 
 def data_section(ctx: ReportContext) -> str:
