@@ -462,7 +462,7 @@ def deletion_figure(
     fig.add_hline(y=0, line_width=1, line_color="#64748B")
     fig.update_layout(**layout(
         title=title_text(title), height=440,
-        xaxis={"title": "inputs removed, by rank", "dtick": 1},
+        xaxis={"title": "inputs removed, by rank"},  # plotly spaces the ticks to fit
         yaxis={"title": "share of the score difference left", "tickformat": ".0%"},
         legend=True,
     ))  # fmt: skip
