@@ -13,11 +13,11 @@ from neuromkt.ui.state import require_bundle, require_dataset
 setup_page("Attention")
 st.title("Attention")
 st.caption(
-    "To score a row, the model's summary token ([CLS]) gathers information from every "
-    "column and every word or event. Attention is how much of its look goes to each. It "
-    "shows what the model reads; whether that pushes a score up or down is for the "
-    "Explain page's attributions to confirm."
+    "To score a row, the model gathers information from every column and every word or "
+    "event. Attention is how much of its look goes to each: what the model reads, not "
+    "which way it pushes a score (the Explain page says that)."
 )
+summary_slot = st.container()  # "In short" goes first, once the results are known
 
 # ---------------------------------------------------------------- guard
 dataset = require_dataset()
@@ -36,14 +36,18 @@ with st.container(border=True):
 # ---------------------------------------------------------------- one call
 maps = attention_cache.maps_for(bundle, data)
 overview = attention_cache.global_result(maps, data, view)
+noise = attention_cache.noise_result(dataset, bundle)
 
 # ---------------------------------------------------------------- render
 # Each section is a tab that runs only while it is open.
+with summary_slot:
+    av.in_short_panel(overview, noise)
+    av.analyst_notes(overview)
 av.headline(overview, maps, data)
 sections = attention_controls.section_tabs(has_text=bool(bundle.encoders.text))
 with sections["overview"]:
     if sections["overview"].open:
-        av.overview_section(overview, view)
+        av.overview_section(overview, view, noise)
 with sections["segments"]:
     if sections["segments"].open:
         av.segment_section(dataset, bundle, maps, data, view)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from neuromkt.errors import ModelError
-from neuromkt.ui import escape_markdown, explain_cache
+from neuromkt.ui import attention_cache, escape_markdown, explain_cache
 from neuromkt.ui import explain_views as ev
 from neuromkt.ui.page import setup_page
 from neuromkt.ui.state import require_bundle, require_dataset
@@ -22,6 +22,8 @@ st.caption(
 dataset = require_dataset()
 bundle = require_bundle()
 
+summary_slot = st.container()  # "In short" goes first, once the drivers are known
+
 # ---------------------------------------------------------------- inputs
 with st.container(border=True):
     settings = ev.settings_controls(bundle, len(dataset.frame))
@@ -36,10 +38,14 @@ except ModelError as exc:
 # Each result is computed just before the section that shows it, so the page fills in
 # from the top while the slower ones (agreement, deletion curves) are still running.
 attribution = explain_cache.attribution_for(bundle, data, settings)
-ev.convergence_note(attribution)
+noise = attention_cache.noise_result(dataset, bundle)
+summary = explain_cache.summary_for(bundle, data, settings, attribution, noise)
+with summary_slot:
+    ev.in_short_panel(summary, bundle, noise)
+    ev.analyst_notes(attribution)
 
 st.header("What drives the predictions", divider="gray")
-ev.drivers_section(attribution, data, bundle)
+ev.drivers_section(attribution, data, bundle, noise, summary)
 
 maps = explain_cache.attention_maps(bundle, data)
 table, summary = explain_cache.agreement_for(bundle, data, settings, attribution, view, k)

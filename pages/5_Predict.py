@@ -51,10 +51,10 @@ with target_tab:
         st.info("Score a file first (the Score a file tab).", icon=":material/bolt:")
     else:
         top_pct = pv.top_pct_slider()
-        scores = scored.frame["score"].to_numpy()
-        reach = reach_at(scores, outcome_of(bundle, scored.frame), top_pct)
-        pv.reach_metrics(reach, bundle, outcome or bundle.target)
-        gains = targeting_table(bundle, scored.frame, n_bins=100)
+        rows = scored.headline_frame()  # the held-out rows when the file is the training data
+        reach = reach_at(rows["score"].to_numpy(), outcome_of(bundle, rows), top_pct)
+        pv.reach_metrics(reach, bundle, outcome or bundle.target, scored.where)
+        gains = targeting_table(bundle, rows, n_bins=100)
         if gains is not None and reach.share_reached is not None:
             gains_col, lift_col = st.columns(2, gap="large")
             with gains_col:
@@ -63,12 +63,13 @@ with target_tab:
                     top_share=top_pct / 100, reached_share=reach.share_reached, outcome=outcome,
                 )  # fmt: skip
             with lift_col:
-                deciles = targeting_table(bundle, scored.frame)
+                deciles = targeting_table(bundle, rows)
                 chart(lift_figure, deciles, key="predict_lift", filename="lift_by_decile")
             st.caption(
                 f"If you contact the top {top_pct}% of rows by score, you reach "
                 f"{reach.share_reached:.0%} of all rows with {escape_markdown(outcome)} — "
-                f"{reach.lift or 0:.1f}× a random pick of the same size."
+                f"{reach.lift or 0:.1f}× a random pick of the same size (on "
+                f"{escape_markdown(scored.where)})."
             )
         else:
             st.info(
@@ -77,7 +78,7 @@ with target_tab:
                 icon=":material/info:",
             )
         chart(
-            score_histogram, scored.frame["score"], key="predict_hist",
+            score_histogram, rows["score"], key="predict_hist",
             filename="score_distribution", threshold=reach.threshold, top_pct=top_pct,
         )  # fmt: skip
         pv.csv_button(

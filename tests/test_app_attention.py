@@ -89,12 +89,12 @@ def test_every_control_rerenders_without_recomputing(rows, tiny_bundle, monkeypa
     ]
     assert len(at.get("plotly_chart")) == 2  # only the open tab runs
     assert [m.label for m in at.metric][:4] == [
+        "Kept on [CLS] itself",  # in the "For analysts" expander at the top
         "Rows explained",
-        "Most attended column",
-        "Most attended word or event",
-        "Kept on [CLS] itself",
+        "Top column",
+        "Top word or event",
     ]
-    assert at.metric[0].value == "1,500"
+    assert at.metric[1].value == "1,500"
     assert len(at.get("download_button")) == 2
 
     at.segmented_control(key=attention_controls.W_METHOD).set_value("rollout").run()

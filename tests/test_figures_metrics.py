@@ -104,7 +104,7 @@ def test_residual_figures() -> None:
     scatter = figs.residuals_figure(frame)
     assert _names(scatter) == ["perfect prediction", "rows"]
     assert len(scatter.data[1].x) == 5000  # thinned to evenly spaced rows
-    assert "5,000 of 12,000" in scatter.layout.title.text
+    assert "5,000 of 12,000" in scatter.layout.title.text.replace("<br>", " ")  # wrapped
     lo, hi = scatter.data[0].x
     assert lo == pytest.approx(min(frame["actual"].min(), frame["predicted"].min()))
     assert hi == pytest.approx(max(frame["actual"].max(), frame["predicted"].max()))

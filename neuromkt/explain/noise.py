@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from neuromkt.data.load import frame_fingerprint
+from neuromkt.model.evaluation import holdout_rows
 from neuromkt.model.inference import outputs_to_predictions, predict_encoded
 
 if TYPE_CHECKING:
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
     from neuromkt.model.bundle import ModelBundle
 
-__all__ = ["DEFAULT_Z", "NOISE_LABEL", "noise_floor"]
+__all__ = ["DEFAULT_Z", "NOISE_LABEL", "held_out_noise_floor", "noise_floor"]
 
 DEFAULT_Z = 2.5  # standard errors above zero a column's loss increase must reach
 NOISE_LABEL = "not distinguishable from noise"
@@ -131,3 +133,28 @@ def noise_floor(
         columns=["feature", "loss_increase", "standard_error", "z_score", "distinguishable"],
     )
     return table.sort_values("loss_increase", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def held_out_noise_floor(
+    bundle: ModelBundle, frame: pd.DataFrame, *, repeats: int = 3, max_rows: int = 3000
+) -> tuple[pd.DataFrame | None, str]:
+    """:func:`noise_floor` on the rows of ``frame`` the model did not train on.
+
+    When ``frame`` is the model's training data (same fingerprint), that is its held-out
+    test rows; otherwise every row of ``frame`` (data the model has not seen).
+
+    Returns:
+        The noise-floor table and the rows it was measured on, in words ("3,000
+        held-out test rows"); ``(None, "")`` when ``frame`` has no outcome column or
+        too few rows with one.
+    """
+    if bundle.target not in frame.columns:
+        return None, ""
+    held_out = frame_fingerprint(frame) == bundle.data_fingerprint
+    rows = frame.iloc[holdout_rows(bundle, frame)["test"]] if held_out else frame
+    try:
+        table = noise_floor(bundle, rows, repeats=repeats, max_rows=max_rows)
+    except ValueError:  # too few rows with a known outcome
+        return None, ""
+    where = "held-out test rows" if held_out else "rows of this data set"
+    return table, f"{min(len(rows), max_rows):,} {where}"

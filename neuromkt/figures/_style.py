@@ -10,6 +10,7 @@ the Attention page several times slower).
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,6 +32,7 @@ __all__ = [
     "layout",
     "short",
     "short_labels",
+    "wrap",
 ]
 
 BRAND = "#4338CA"  # indigo: the app's primary colour
@@ -50,6 +52,7 @@ _AXIS = {
     "title": {"standoff": 8},
 }
 FONT = '"Source Sans Pro", "Source Sans 3", "Helvetica Neue", Arial, sans-serif'
+_TAG = re.compile(r"<[^>]*>")  # a markup tag in a plotly string
 _HIGHLIGHT = "Purples"  # text backgrounds: light to dark, readable with dark text
 
 
@@ -76,6 +79,31 @@ def short_labels(names: Sequence[Any], limit: int = 28) -> list[str]:
     return [esc(short(name, limit)) for name in names]
 
 
+def wrap(text: str | None, width: int = 32) -> str | None:
+    """``text`` (escaped HTML) broken with ``<br>`` at spaces into lines of at most
+    ``width`` characters, so a title fits a chart in half a laptop screen.
+
+    Plotly never wraps a title: a long one runs out of the chart's box.
+    """
+    if not text or len(_TAG.sub("", text)) <= width:
+        return text
+    # Spaces inside a tag (<span style="…">) are not places to break; lengths count
+    # only the visible text.
+    text = _TAG.sub(lambda m: m.group(0).replace(" ", "\x00"), text)
+    lines: list[str] = []
+    for part in text.split("<br>"):  # lines already broken are wrapped one by one
+        line = ""
+        for word in part.split(" "):
+            if line and len(_TAG.sub("", line)) + 1 + len(_TAG.sub("", word)) > width:
+                lines.append(line)
+                line = word
+            else:
+                line = f"{line} {word}" if line else word
+        lines.append(line)
+    lines = [line.replace("\x00", " ") for line in lines]
+    return "<br>".join(lines)
+
+
 def bar_height(n: int, *, per_row: int = 24, base: int = 130, minimum: int = 280) -> int:
     """Figure height in pixels for ``n`` rows of bars or heatmap cells."""
     return max(minimum, base + per_row * n)
@@ -100,13 +128,16 @@ def layout(
         **overrides: any other layout settings (axes, bar mode …).
     """
     bottom = legend is True
+    title = wrap(title)
+    title_lines = title.count("<br>") + 1 if title else 0
     base: dict[str, Any] = {
         "template": "none",  # the same look everywhere, without a template's copy cost
         "colorway": qualitative.Plotly,  # plotly_white's trace colours
         "title": {"text": title, "x": 0, "xanchor": "left", "xref": "container",
                   "pad": {"l": 4}, "font": {"size": 15}},
         "height": height,
-        "margin": {"l": 10, "r": 20, "t": 48 if title else 20, "b": 76 if bottom else 44},
+        "margin": {"l": 10, "r": 20, "t": 30 + 19 * title_lines if title else 20,
+                   "b": 96 if bottom else 44},
         "font": {"family": FONT, "color": INK, "size": 12},
         "paper_bgcolor": "white",
         "plot_bgcolor": "white",
@@ -135,8 +166,15 @@ def layout(
             "borderwidth": 1,
             "title": None,
         }
-    for axis in ("xaxis", "yaxis"):  # a light grid, as plotly_white, without its template cost
-        base[axis] = _AXIS | overrides.pop(axis, {})
+    # a light grid, as plotly_white, without its template cost; the x tick labels stand
+    # off a little so that the two axes' first labels ("0", "0%") never touch
+    for axis, standoff in (("xaxis", 6), ("yaxis", 2)):
+        base[axis] = _AXIS | {"ticklabelstandoff": standoff} | overrides.pop(axis, {})
+        axis_title = base[axis].get("title")
+        if isinstance(axis_title, str):  # long axis titles wrap too
+            base[axis]["title"] = {"text": wrap(axis_title, 32), "standoff": 8}
+        elif isinstance(axis_title, dict) and isinstance(axis_title.get("text"), str):
+            base[axis]["title"] = axis_title | {"text": wrap(axis_title["text"], 32)}
     return base | overrides
 
 

@@ -102,7 +102,7 @@ def feature_bar(table: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     fig.update_layout(**layout(
         title=title_text(title), height=bar_height(len(table)), legend="inside",
         barmode="overlay",
-        xaxis={"title": "share of attention" + (" · hatched: not distinguishable from noise"
+        xaxis={"title": "share of attention" + (" · hatched: noise"
                                                  if noise.any() else ""),
                "range": [0, top * 1.2 or 1],
                "tickformat": ".2f"},
@@ -259,14 +259,17 @@ def layer_head_heatmap(table: pd.DataFrame, *, title: str | None = None) -> go.F
     fig = go.Figure(heatmap(z, hover, "mean [CLS]<br>attention"))
     layers = heads["layer"].to_numpy()
     labels = [{"x": float(np.flatnonzero(layers == layer).mean()), "y": 1, "yref": "paper",
-               "yshift": 30, "showarrow": False, "text": f"<b>Layer {layer}</b>",
+               "yshift": 58, "showarrow": False, "text": f"<b>Layer {layer}</b>",
                "font": {"size": 12}} for layer in np.unique(layers)]  # fmt: skip
-    fig.update_layout(**layout(
+    base = layout(
         title=title_text(title), height=bar_height(len(order), per_row=26, base=150),
         shapes=separator_lines(np.flatnonzero(np.diff(layers)) + 0.5), annotations=labels,
         xaxis=category_axis([f"H{h}" for h in heads["head"]], reverse=False, side="top"),
         yaxis=category_axis(short_labels(order, 32)),
-    ) | {"margin": {"l": 10, "r": 20, "t": 96 if title else 64, "b": 20}})  # fmt: skip
+    )  # fmt: skip
+    # Room above the plot for the head labels and, above them, the layer labels.
+    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 76, "b": 20}
+    fig.update_layout(**base)
     return fig
 
 
@@ -313,12 +316,14 @@ def segment_heatmap(
     # get at least ~180 px under the slanted names so the colour bar stays readable.
     ticks = [f"{label}<br>n={sizes[s]:,}" for s, label in
              zip(segments, short_labels(segments, 24), strict=True)]  # fmt: skip
-    fig.update_layout(**layout(
+    base = layout(
         title=title_text(title),
         height=bar_height(len(order), per_row=26, base=230, minimum=380),
         xaxis=category_axis(ticks, reverse=False, side="top"),
         yaxis=category_axis(short_labels(order, 32)),
-    ))  # fmt: skip
+    )  # fmt: skip
+    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 40}  # the labels on top
+    fig.update_layout(**base)
     return fig
 
 
@@ -341,11 +346,15 @@ def token_matrix_heatmap(matrix: pd.DataFrame, *, title: str | None = None) -> g
     kinds = keys["key_kind"].to_numpy()
     bounds = np.flatnonzero(kinds[1:] != kinds[:-1]) + 0.5
     ticks = short_labels(keys["key_label"], 22)
+    # Upright labels need a cell as wide as a line of text (~14 px at size 11); slanted
+    # ones overlap their neighbours' boxes. Above 24 tokens the x labels get smaller.
+    tick_font = {"size": 11 if n <= 24 else 9}
     fig.update_layout(**layout(
-        title=title_text(title), height=max(440, 170 + 22 * n),
+        title=title_text(title), height=max(440, 190 + 22 * n),
         shapes=separator_lines(bounds, horizontal=True),
-        xaxis=category_axis(ticks, reverse=False, tickangle=-55, title="attends to →"),
-        yaxis=category_axis(ticks, title="from"),
+        xaxis=category_axis(ticks, reverse=False, tickangle=-90, title="attends to →",
+                            tickfont=tick_font),
+        yaxis=category_axis(ticks, title="from", tickfont={"size": 11}),
     ))  # fmt: skip
     return fig
 

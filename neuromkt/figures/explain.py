@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from neuromkt.figures._highlight import attribution_legend, attribution_span
@@ -48,7 +50,7 @@ _RANKING_COLORS = {"attention": BRAND, "attribution": ACCENT, "random": MUTED}
 _LEGEND_ON_TOP = {  # legends of long names go between the title and the plot
     "legend": {"orientation": "h", "x": 0, "xanchor": "left", "xref": "paper",
                "y": 1.02, "yanchor": "bottom", "yref": "paper", "title": None},
-    "margin": {"t": 104, "b": 44},
+    "margin": {"t": 150, "b": 44},  # room for a two-line title over a legend of two lines
 }  # fmt: skip
 
 
@@ -60,6 +62,15 @@ def _span(values: np.ndarray) -> float:
 # ---------------------------------------------------------------- global views
 
 
+def _relation_words(rho: float) -> str:
+    if not np.isfinite(rho):
+        return "<br>direction: per category or word (see the dots)"
+    if abs(rho) < 0.3:
+        return f"<br>no simple direction (ρ = {rho:+.2f})"
+    way = "raise" if rho > 0 else "lower"
+    return f"<br>higher values {way} the score (ρ = {rho:+.2f})"
+
+
 def ranking_bar(
     table: pd.DataFrame, *, title: str | None = None, unit: str = "", label: str = "feature"
 ) -> go.Figure:
@@ -68,7 +79,12 @@ def ranking_bar(
     Args:
         table: :func:`neuromkt.explain.summaries.feature_ranking` (``feature``,
             ``importance``, ``signed_mean``, optional ``share``) or
-            :func:`neuromkt.explain.summaries.token_ranking` with ``label="token"``.
+            :func:`neuromkt.explain.summaries.token_ranking` with ``label="token"``;
+            an optional bool ``distinguishable`` (from
+            :func:`neuromkt.explain.noise.noise_floor`) hatches the bars whose effect
+            cannot be told apart from noise; an optional ``relation`` (−1…1, the
+            rank correlation of a column's value with its effect, NaN where none) colours
+            the bars by how the value relates to the effect instead of the signed mean.
         title: the figure title (plain text; escaped here).
         unit: what the attributions are in, e.g. "log-odds" (axis title).
         label: the column of ``table`` that names the bars.
@@ -85,17 +101,44 @@ def ranking_bar(
     signed = table["signed_mean"].to_numpy(dtype=float)
     share = table["share"] if "share" in table else pd.Series([np.nan] * len(table))
     span = _span(signed)
+    by_value = "relation" in table
+    colorbar: dict | None = {"title": {"text": "mean<br>(signed)"}, "thickness": 12}
+    color: Any = signed
+    if by_value:  # red: higher values raise the score; blue: lower it; grey: no one way
+        relation = table["relation"].to_numpy(dtype=float)
+        scale = sample_colorscale(DIVERGING, list((np.nan_to_num(relation) + 1) / 2))
+        color = [c if np.isfinite(r) else MUTED for c, r in zip(scale, relation, strict=True)]
+        colorbar = None
+    noise = (
+        ~table["distinguishable"].fillna(True).astype(bool).to_numpy()
+        if "distinguishable" in table
+        else np.zeros(len(table), bool)
+    )
     hover = [
         f"<b>{esc(n)}</b><br>mean |attribution|: {i:.4f}<br>mean attribution: {s:+.4f}"
-        f" ({'mostly raises' if s > 0 else 'mostly lowers'} the score)"
+        + (
+            _relation_words(r)
+            if by_value
+            else f" ({'mostly raises' if s > 0 else 'mostly lowers'} the score)"
+        )
         + (f"<br>share: {sh:.1%}" if np.isfinite(sh) else "")
-        for n, i, s, sh in zip(names, table["importance"], signed, share, strict=True)
+        + ("<br>not distinguishable from noise: shuffling it does not hurt the model" if q else "")
+        for n, i, s, sh, q, r in zip(
+            names,
+            table["importance"],
+            signed,
+            share,
+            noise,
+            table["relation"] if by_value else signed,
+            strict=True,
+        )
     ]
     bar = go.Bar(
         y=list(range(len(names))), x=table["importance"], orientation="h",
-        marker={"color": signed, "colorscale": DIVERGING, "cmin": -span, "cmax": span,
-                "line": {"width": 0},
-                "colorbar": {"title": {"text": "mean<br>(signed)"}, "thickness": 12}},
+        marker={"color": color, "line": {"width": 0},
+                "pattern": {"shape": ["/" if q else "" for q in noise]},
+                **({"colorbar": colorbar, "colorscale": DIVERGING, "cmin": -span, "cmax": span}
+                   if colorbar else {})},
         text=[f"{v:.3f}" for v in table["importance"]], textposition="outside",
         cliponaxis=False, customdata=hover, hovertemplate="%{customdata}<extra></extra>",
     )  # fmt: skip
@@ -103,7 +146,8 @@ def ranking_bar(
     fig = go.Figure(bar)
     fig.update_layout(**layout(
         title=title_text(title), height=bar_height(len(names)), bargap=0.25,
-        xaxis={"title": f"mean |attribution|{f' ({esc(unit)})' if unit else ''}",
+        xaxis={"title": f"mean |attribution|{f' ({esc(unit)})' if unit else ''}"
+                        + (" · hatched: noise" if noise.any() else ""),
                "range": [0, top * 1.18 or 1]},
         yaxis=category_axis(short_labels(names, 32)),
     ))  # fmt: skip
@@ -224,8 +268,6 @@ def waterfall_figure(steps: pd.DataFrame, *, title: str | None = None) -> go.Fig
         xaxis={"title": output, "zeroline": False, "range": _waterfall_range(amounts, kinds)},
         yaxis=category_axis(short_labels(labels, 40)), waterfallgap=0.3,
     ))  # fmt: skip
-    if probs:
-        fig.update_layout(margin={"t": 72})
     return fig
 
 
@@ -277,11 +319,16 @@ def attention_attribution_bars(table: pd.DataFrame, *, title: str | None = None)
         customdata=[f"<b>{esc(n)}</b><br>attribution: {v:+.4f}" for n, _, v in pairs],
         hovertemplate="%{customdata}<extra></extra>",
     ), row=1, col=2)  # fmt: skip
-    fig.update_layout(**layout(title=title_text(title), height=bar_height(len(names)),
-                               showlegend=False, bargap=0.25))  # fmt: skip
+    base = layout(
+        title=title_text(title), height=bar_height(len(names)), showlegend=False, bargap=0.25
+    )
+    base["margin"] = base["margin"] | {"t": base["margin"]["t"] + 24}  # the subplot titles
+    fig.update_layout(**base)
     fig.update_yaxes(category_axis(short_labels(names, 28)), row=1, col=1)
-    fig.update_xaxes(title_text="share of attention", rangemode="tozero", row=1, col=1)
-    fig.update_xaxes(title_text="← lowers · raises →", zeroline=True, zerolinecolor="#64748B",
+    # Short axis titles on two lines: side by side in half a laptop screen they would
+    # otherwise run into each other.
+    fig.update_xaxes(title_text="share of<br>attention", rangemode="tozero", row=1, col=1)
+    fig.update_xaxes(title_text="← lowers ·<br>raises →", zeroline=True, zerolinecolor="#64748B",
                      row=1, col=2)  # fmt: skip
     return fig
 
@@ -415,13 +462,13 @@ def deletion_figure(
     fig.add_hline(y=0, line_width=1, line_color="#64748B")
     fig.update_layout(**layout(
         title=title_text(title), height=440,
-        xaxis={"title": "inputs removed (set to the baseline), by rank", "dtick": 1},
+        xaxis={"title": "inputs removed, by rank"},  # plotly spaces the ticks to fit
         yaxis={"title": "share of the score difference left", "tickformat": ".0%"},
         legend=True,
     ))  # fmt: skip
-    fig.update_layout(  # below the axis title: room for three long names, no overlap
-        legend={"orientation": "h", "x": 0, "xanchor": "left", "xref": "paper",
-                "y": -0.22, "yanchor": "top", "yref": "paper", "title": None},
-        margin={"b": 120},
+    fig.update_layout(  # at the bottom of the figure, under the axis title: no overlap
+        legend={"orientation": "h", "x": 0, "xanchor": "left", "xref": "container",
+                "y": 0, "yanchor": "bottom", "yref": "container", "title": None},
+        margin={"b": 150},
     )  # fmt: skip
     return fig

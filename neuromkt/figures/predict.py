@@ -49,7 +49,7 @@ def targeting_figure(
     """
     fig = gains_figure(table, title=title or f"Who to contact: share of {outcome} reached")
     fig.update_traces(selector={"name": "model"}, mode="lines")
-    label = f"top {top_share:.0%} → {reached_share:.0%} of {esc(outcome)}"
+    label = f"top {top_share:.0%} →<br>{reached_share:.0%} of {esc(short(outcome, 24))}"
     fig.add_shape(
         type="line", x0=top_share, x1=top_share, y0=0, y1=reached_share,
         line={"color": _MARK, "dash": "dot", "width": 2},
@@ -66,10 +66,10 @@ def targeting_figure(
     fig.add_annotation(
         x=top_share, y=reached_share, text=f"<b>{label}</b>", showarrow=True, arrowhead=0,
         ax=40 if top_share < 0.6 else -40, ay=30, xanchor="left" if top_share < 0.6 else "right",
-        font={"color": INK, "size": 13}, bgcolor="rgba(255,255,255,0.9)",
+        font={"color": INK, "size": 12}, bgcolor="rgba(255,255,255,0.9)",
         bordercolor=_MARK, borderpad=4,
     )  # fmt: skip
-    fig.update_layout(xaxis_title="share of rows contacted, best scores first")
+    fig.update_layout(xaxis_title="share of rows contacted<br>(best scores first)")
     fig.update_yaxes(automargin=True)
     return fig
 

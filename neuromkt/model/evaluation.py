@@ -31,6 +31,7 @@ __all__ = [
     "decile_table",
     "evaluate_holdout",
     "evaluate_rows",
+    "headline_rows",
     "holdout_rows",
     "schema_differences",
 ]
@@ -87,6 +88,21 @@ def holdout_rows(bundle: ModelBundle, frame: pd.DataFrame) -> dict[str, np.ndarr
         test_fraction=config.test_fraction, seed=config.seed,
     )  # fmt: skip
     return {name: labelled[rows] for name, rows in split.items()}
+
+
+def headline_rows(
+    bundle: ModelBundle, frame: pd.DataFrame, fingerprint: str
+) -> tuple[np.ndarray | None, str]:
+    """The rows headline figures are measured on, and their name.
+
+    When ``fingerprint`` (of ``frame``) is the model's training data, the test rows
+    held out during training (positional); else None: every row of ``frame``, which
+    the model did not train on.
+    """
+    if fingerprint == bundle.data_fingerprint:
+        rows = holdout_rows(bundle, frame)["test"]
+        return rows, f"the {len(rows):,} test rows held out during training"
+    return None, f"all {len(frame):,} rows of this data"
 
 
 def evaluate_holdout(

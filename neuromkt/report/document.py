@@ -24,6 +24,7 @@ from neuromkt.act.drivers import IG_STEPS, pick_method
 from neuromkt.act.scoring import validate_for_scoring
 from neuromkt.explain.attention import compute_attention
 from neuromkt.explain.attributions import attribute
+from neuromkt.explain.noise import held_out_noise_floor
 from neuromkt.explain.summaries import feature_ranking
 from neuromkt.model.inference import predict
 from neuromkt.progress import OnProgress, Tracker
@@ -185,7 +186,9 @@ def build_report(
         on_progress: Called now and then with a :class:`neuromkt.progress.Progress`
             that counts rows through four passes: scoring every row, then reading the
             attention, computing the attributions and drawing the charts of the rows
-            explained (``len(frame) + 3 × min(len(frame), max_rows)`` rows in all).
+            explained (``len(frame) + 3 × min(len(frame), max_rows)`` rows in all);
+            with the outcome column, "Checking which columns stand out from noise"
+            comes before the charts.
         dataset_name: The data set's name for the header (default: the file name in
             ``frame.attrs["source_name"]``).
         max_rows: Rows explained (a seeded sample of larger frames).
@@ -216,7 +219,10 @@ def build_report(
     attribution = _explain(bundle, sample, tracker.part(n + s, "Computing attributions"))
     classes = bundle.encoders.classes
     word = f"{bundle.target} = {classes[1]}" if bundle.task == "binary" else bundle.target
-    ctx = ReportContext(bundle, frame, sample, scores, maps, attribution, word)
+    if bundle.target in frame.columns:  # the noise floor needs the outcome
+        tracker.update(n + 2 * s, "Checking which columns stand out from noise")
+    noise, noise_rows = held_out_noise_floor(bundle, frame)
+    ctx = ReportContext(bundle, frame, sample, scores, maps, attribution, word, noise, noise_rows)
     tracker.update(n + 2 * s, "Drawing the charts")
     body = _body(ctx)
     meta, kpis = _header(ctx, dataset_name, now)

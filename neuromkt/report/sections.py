@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from neuromkt.act.drivers import driver_table, driver_texts
+from neuromkt.act.in_short import driver_summary, in_short
 from neuromkt.act.targeting import outcome_of, reach_at
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.data.profile import overview_table, profile_columns
@@ -38,7 +39,7 @@ from neuromkt.figures import explain as fe
 from neuromkt.figures import metrics as fm
 from neuromkt.figures.data import profile_overview_figure
 from neuromkt.figures.predict import targeting_figure
-from neuromkt.model.evaluation import evaluate_rows, holdout_rows
+from neuromkt.model.evaluation import evaluate_holdout, evaluate_rows, headline_rows, holdout_rows
 from neuromkt.model.metrics import calibration_table, lift_table, pr_curve, roc_curve
 from neuromkt.report.html import chart_html, e, grid_html, section_html, table_html
 
@@ -75,6 +76,8 @@ class ReportContext:
     maps: AttentionMaps  # attention of ``sample``
     attribution: Attribution  # of ``sample``
     outcome_word: str  # "purchased = 1" / "purchased"
+    noise: pd.DataFrame | None = None  # neuromkt.explain.noise.noise_floor, if measurable
+    noise_rows: str = ""  # the rows the noise floor was measured on, in words
 
 
 def summary_section(
@@ -90,68 +93,13 @@ def summary_section(
 
 
 def _driver_points(ctx: ReportContext) -> list[str]:
-    """Up to four sentences on the strongest drivers and their direction (escaped)."""
-    values, sample = ctx.attribution.values.features, ctx.sample
-    kinds = {c: k for k, cs in _kinds(ctx.bundle).items() for c in cs}
-    points = []
-    for feature in feature_ranking(ctx.attribution)["feature"][:4]:
-        attr = values[feature]
-        if kinds[feature] == "text":
-            points.append(_token_point(ctx, feature))
-        elif kinds[feature] == "numeric":
-            x = pd.to_numeric(sample[feature], errors="coerce")
-            rho = x.rank().corr(attr.rank())
-            way = "raises" if rho > 0 else "lowers"
-            points.append(
-                f"<b>{e(feature)}</b>: the higher it is, the more it {way} the score."
-                if abs(rho) >= 0.3
-                else f"<b>{e(feature)}</b> matters, but not in one simple direction."
-            )
-        else:
-            points.append(_level_point(feature, attr, sample[feature]))
-    return [p for p in points if p]
+    """Up to four sentences on the strongest drivers, in percentage points (escaped).
 
-
-def _level_point(feature: str, attr: pd.Series, cells: pd.Series) -> str:
-    """E.g. "channel: “email” raises the score most (+0.42 on average), “display” …"."""
-    by_level = attr.groupby(cells.astype("string").fillna("(missing)")).mean()
-    best, worst = by_level.idxmax(), by_level.idxmin()
-    parts = []
-    if by_level[best] > 0.01:
-        parts.append(f"“{e(str(best))}” raises the score most ({by_level[best]:+.2f} on average)")
-    if by_level[worst] < -0.01:
-        parts.append(f"“{e(str(worst))}” lowers it most ({by_level[worst]:+.2f})")
-    if not parts:
-        return ""
-    return f"<b>{e(feature)}</b>: " + ", ".join(parts) + ", compared with a typical row."
-
-
-def _quoted(tokens: pd.Series) -> str:
-    """“a”, “b” and “c” (escaped)."""
-    words = [f"“{e(str(t))}”" for t in tokens]
-    return " and ".join([", ".join(words[:-1]), words[-1]] if len(words) > 1 else words)
-
-
-def _token_point(ctx: ReportContext, column: str) -> str:
-    tokens = token_ranking(ctx.attribution, min_count=max(5, len(ctx.sample) // 100))
-    tokens = tokens[tokens["column"] == column]
-    up = tokens[tokens["signed_mean"] > 0].nlargest(3, "signed_mean")["token"]
-    down = tokens[tokens["signed_mean"] < 0].nsmallest(2, "signed_mean")["token"]
-    parts = []
-    if len(up):
-        parts.append(f"{_quoted(up)} raise the score most")
-    if len(down):
-        parts.append(f"{_quoted(down)} lower it")
-    return f"<b>{e(column)}</b>: " + "; ".join(parts) + "." if parts else ""
-
-
-def _kinds(bundle: ModelBundle) -> dict[str, list[str]]:
-    enc = bundle.encoders
-    return {
-        "numeric": [x.name for x in enc.numeric],
-        "categorical": [x.name for x in enc.categorical],
-        "text": [x.name for x in enc.text],
-    }
+    The same sentences as the Explain page's "In short": effects in points of the
+    outcome's chance, direction as the relation of value and effect, noise named.
+    """
+    summary = driver_summary(ctx.attribution, ctx.sample, ctx.bundle, noise=ctx.noise)
+    return [e(line) for line in in_short(summary, ctx.outcome_word)]
 
 
 def data_section(ctx: ReportContext) -> str:
@@ -181,10 +129,10 @@ def quality_section(ctx: ReportContext) -> tuple[str, str | None]:
     bundle, frame = ctx.bundle, ctx.frame
     try:
         if frame_fingerprint(frame) == bundle.data_fingerprint:
-            rows, where = holdout_rows(bundle, frame)["test"], "the rows held out in training"
+            ev = evaluate_holdout(bundle, frame, holdout_rows(bundle, frame))
         else:
-            rows, where = None, "these rows"
-        ev = evaluate_rows(bundle, frame, rows, where=where)
+            ev = evaluate_rows(bundle, frame, None, where="rows of this data")
+        where = ev.where
     except DataError:
         return "", _stored_headline(bundle)
     charts, headline = [], None
@@ -212,7 +160,11 @@ def quality_section(ctx: ReportContext) -> tuple[str, str | None]:
         columns=["measure", "value"],
     )
     body = grid_html(table_html(metrics, {"value": "{:.3f}"}), *(chart_html(f) for f in charts))
-    caption = f"Measured on {e(where)} ({len(ev.y):,} rows with a known outcome)."
+    caption = f"Measured on {e(where)} (rows with a known outcome)."
+    if ev.task == "binary":
+        caption += f" Accuracy counts a row as positive from a score of {ev.threshold:.2f}" + (
+            ", the cut-off with the best F1 on the validation rows." if ev.threshold != 0.5 else "."
+        )
     return section_html("quality", "How good is the model?", caption, body), headline
 
 
@@ -250,20 +202,41 @@ def _stored_headline(bundle: ModelBundle) -> str | None:
     return f"On held-out rows the model reached AUC {auc:.2f}." if auc is not None else None
 
 
+def _with_noise(table: pd.DataFrame, ctx: ReportContext) -> pd.DataFrame:
+    """``table`` with the noise floor's ``distinguishable`` flag per ``feature``, if known."""
+    if ctx.noise is None:
+        return table
+    flags = ctx.noise.set_index("feature")["distinguishable"]
+    return table.assign(distinguishable=table["feature"].map(flags).astype("boolean"))
+
+
+def _noise_sentence(ctx: ReportContext) -> str:
+    """One sentence on the hatched bars (escaped), or nothing."""
+    if ctx.noise is None or ctx.noise["distinguishable"].all():
+        return ""
+    return (
+        " Hatched bars are not distinguishable from noise: shuffling that column between "
+        f"rows ({e(ctx.noise_rows)}) does not make the predictions measurably worse, so "
+        "its place in the ranking may be chance."
+    )
+
+
 def attention_section(ctx: ReportContext) -> str:
     """The share of attention each column gets, averaged over the rows explained."""
+    ranking = _with_noise(global_features(ctx.maps), ctx)
     return section_html(
         "attention", "What the model looks at",
         "The share of the model's attention each column gets, averaged over the rows. "
-        "Attention shows what the model reads, not whether it raises or lowers a score.",
-        chart_html(fa.feature_bar(global_features(ctx.maps), title="Columns ranked by attention")),
+        "Attention shows what the model reads, not whether it raises or lowers a score."
+        + _noise_sentence(ctx),
+        chart_html(fa.feature_bar(ranking, title="Columns ranked by attention")),
     )  # fmt: skip
 
 
 def drivers_section(ctx: ReportContext) -> str:
     """Columns ranked by attribution, and one dot per row and column."""
     unit = ctx.attribution.output.label
-    ranking = feature_ranking(ctx.attribution)
+    ranking = _with_noise(feature_ranking(ctx.attribution), ctx)
     strip = fe.attribution_strip_figure(
         attribution_strip(ctx.attribution, ctx.sample, max_points=500),
         title="Each dot is one row",
@@ -272,7 +245,8 @@ def drivers_section(ctx: ReportContext) -> str:
     return section_html(
         "drivers", "What drives the score",
         f"{e(method)} attributions on the {e(unit)}: how much each column moved "
-        "each row's score away from a typical row. Red raises the score, blue lowers it.",
+        "each row's score away from a typical row. Red raises the score, blue lowers it."
+        + _noise_sentence(ctx),
         grid_html(chart_html(fe.ranking_bar(ranking, unit=unit, title="Columns ranked by impact")),
               chart_html(strip)),
     )  # fmt: skip
@@ -396,19 +370,23 @@ def targeting_section(ctx: ReportContext) -> tuple[str, str | None]:
     y = outcome_of(ctx.bundle, ctx.frame)
     if y is None or ctx.bundle.task != "binary":
         return "", None
+    rows, where = headline_rows(ctx.bundle, ctx.frame, frame_fingerprint(ctx.frame))
+    scores = ctx.scores if rows is None else ctx.scores[rows]
+    y = y if rows is None else y[rows]
     known = ~np.isnan(y)
-    reach = reach_at(ctx.scores[known], y[known], TARGET_PCT)
+    reach = reach_at(scores[known], y[known], TARGET_PCT)
     share = reach.share_reached or 0.0
-    table = lift_table(y[known].astype("int64"), ctx.scores[known], n_bins=100)
+    table = lift_table(y[known].astype("int64"), scores[known], n_bins=100)
     fig = targeting_figure(table, top_share=TARGET_PCT / 100, reached_share=share,
                            outcome=ctx.outcome_word)  # fmt: skip
     sentence = (
         f"Contacting the top {TARGET_PCT}% of rows by score reaches {share:.0%} of all "
-        f"rows with {e(ctx.outcome_word)}: {reach.lift or 0:.1f}× what a random pick would."
+        f"rows with {e(ctx.outcome_word)}: {reach.lift or 0:.1f}× what a random pick would"
+        f" (on {e(where)})."
     )
     return section_html(
         "targeting", "Who to contact",
         sentence + " The curve shows the same for every share of rows contacted.",
         grid_html(chart_html(fig), chart_html(fm.lift_figure(lift_table(y[known].astype("int64"),
-                                                                ctx.scores[known])))),
+                                                                scores[known])))),
     ), sentence  # fmt: skip

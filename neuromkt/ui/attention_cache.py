@@ -31,6 +31,7 @@ from neuromkt.explain.attention import (
     row_feature_weights,
     row_position,
 )
+from neuromkt.explain.noise import held_out_noise_floor
 from neuromkt.explain.segments import outcome_values, segment_labels, segment_table
 from neuromkt.explain.tokens import (
     row_token_weights,
@@ -46,17 +47,21 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_TTL_S",
     "MAX_ROWS",
+    "NOISE_NOTE",
     "AttentionData",
     "GlobalResult",
+    "NoiseResult",
     "RowDetail",
     "TokenResult",
     "attention_data",
     "bundle_key",
     "global_result",
     "maps_for",
+    "noise_result",
     "row_detail",
     "segment_result",
     "token_result",
+    "with_noise",
 ]
 
 MAX_ROWS = 50_000  # larger data sets are sampled (seeded) for the attention views
@@ -230,3 +235,47 @@ def row_detail(
 ) -> RowDetail:
     """One row's feature weights, token weights and token × token matrix."""
     return _row(data.key, _astuple(view), row, maps, data.frame, bundle)
+
+
+# ---------------------------------------------------------------- the noise floor
+
+NOISE_NOTE = (
+    "Hatched: not distinguishable from noise. Shuffling that column between rows the "
+    "model never trained on does not make its predictions measurably worse, so its "
+    "place in the ranking may be chance."
+)
+
+
+@dataclass(frozen=True)
+class NoiseResult:
+    """Which columns clear the noise floor, and on which rows that was measured."""
+
+    table: pd.DataFrame  # neuromkt.explain.noise.noise_floor
+    rows: str  # the rows it was measured on, in words
+
+
+@st.cache_data(
+    show_spinner="Checking which columns stand out from noise…", max_entries=8, ttl=CACHE_TTL_S
+)
+def _noise(key: str, _bundle: ModelBundle, _frame: pd.DataFrame) -> NoiseResult | None:
+    table, rows = held_out_noise_floor(_bundle, _frame)
+    return None if table is None else NoiseResult(table, rows)
+
+
+def noise_result(dataset: Dataset, bundle: ModelBundle) -> NoiseResult | None:
+    """The noise floor of every input column, computed once per model and data set.
+
+    Measured on the held-out test rows when the data set is the model's training data,
+    else on the data set's rows (which the model did not train on); see
+    :func:`neuromkt.explain.noise.held_out_noise_floor`. None when the rows have no
+    outcome column or too few rows to tell.
+    """
+    return _noise(f"{bundle_key(bundle)}-{dataset.fingerprint[:32]}", bundle, dataset.frame)
+
+
+def with_noise(table: pd.DataFrame, noise: NoiseResult | None) -> pd.DataFrame:
+    """``table`` (one row per ``feature``) with the noise floor's ``distinguishable`` flag."""
+    if noise is None:
+        return table
+    flags = noise.table.set_index("feature")["distinguishable"]
+    return table.assign(distinguishable=table["feature"].map(flags).astype("boolean"))

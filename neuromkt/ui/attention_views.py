@@ -32,8 +32,10 @@ from neuromkt.figures.attention import (
 from neuromkt.ui import attention_cache, attention_controls, escape_markdown
 from neuromkt.ui.attention_cache import (
     CACHE_TTL_S,
+    NOISE_NOTE,
     AttentionData,
     GlobalResult,
+    NoiseResult,
     RowDetail,
     TokenResult,
 )
@@ -43,9 +45,13 @@ if TYPE_CHECKING:
     from neuromkt.ui.state import Dataset
 
 __all__ = [
+    "analyst_notes",
+    "attention_in_short",
     "chart",
     "csv_download",
     "headline",
+    "in_short_panel",
+    "noise_caption",
     "overview_section",
     "row_section",
     "row_summary",
@@ -175,13 +181,74 @@ def token_table_view(vocab: pd.DataFrame, *, key: str, task: str) -> None:
     )
 
 
+def attention_in_short(result: GlobalResult, noise: NoiseResult | None) -> list[str]:
+    """Plain sentences (not escaped) on what the model reads most, noise named."""
+    features = attention_cache.with_noise(result.features, noise)
+    flags = (
+        features["distinguishable"].fillna(True).astype(bool)
+        if "distinguishable" in features
+        else pd.Series(True, index=features.index)
+    )
+    share = features["attention"] / float(features["attention"].sum() or 1.0)
+    real = [
+        f"{f} ({s:.0%})" for f, s, ok in zip(features["feature"], share, flags, strict=True) if ok
+    ]
+    lines = []
+    if real:
+        rest = f", then {' and '.join(real[1:3])}" if len(real) > 1 else ""
+        lines.append(f"The model reads {real[0]} most{rest} (share of its attention to columns).")
+    if result.top_token is not None:
+        token = result.top_token
+        lines.append(f"The word or event it reads most is “{token['token']}” in {token['column']}.")
+    below = features.loc[~flags, "feature"].tolist()
+    if below:
+        lines.append(
+            f"{', '.join(below[:4])}{' and more' if len(below) > 4 else ''}: not "
+            "distinguishable from noise; don't act on them."
+        )
+    lines.append(
+        "Attention is what the model reads, not which way it pushes a score: the Explain "
+        "page says that in percentage points of the outcome's chance."
+    )
+    return lines
+
+
+def in_short_panel(result: GlobalResult, noise: NoiseResult | None) -> None:
+    """The page's first words, in a marketer's terms."""
+    with st.container(border=True):
+        st.markdown("**In short**")
+        lines = attention_in_short(result, noise)
+        st.markdown("\n".join(f"- {escape_markdown(line)}" for line in lines))
+        if noise is not None:
+            st.caption(f"Noise checked on {noise.rows}.")
+
+
+def analyst_notes(result: GlobalResult) -> None:
+    """[CLS] and the attention methods, a sentence each, folded away."""
+    with st.expander("For analysts"):
+        st.metric(
+            "Kept on [CLS] itself",
+            f"{result.self_share:.1%}",
+            help="Attention the summary token keeps on itself; the rest goes to columns "
+            "and tokens.",
+        )
+        st.markdown(
+            "- **[CLS]** is the model's summary token: the score is read from it, and "
+            "attention is how much of its look goes to each column or word.\n"
+            "- **Rollout** (Abnar & Zuidema 2020) multiplies the layers' attention to "
+            "follow information through the whole network; **layer/head** shows one.\n"
+            "- **Noise floor**: a permutation test on held-out rows; a column is hatched "
+            "when shuffling it does not raise the loss by 2.5 standard errors."
+        )
+
+
 def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> None:
-    """Four numbers above the charts: rows, top column, top word or event, [CLS]'s share."""
-    rows_m, column_m, token_m, self_m = st.columns(4)
+    """Three numbers above the charts: rows, top column, top word or event."""
+    rows_m, column_m, token_m = st.columns(3)
     rows_m.metric("Rows explained", f"{maps.n_rows:,}")
     top = result.features.iloc[0]
     column_m.metric(
-        "Most attended column",
+        "Top column",
         escape_markdown(top["feature"]),
         f"{top['attention']:.3f}",
         delta_color="off",
@@ -190,18 +257,13 @@ def headline(result: GlobalResult, maps: AttentionMaps, data: AttentionData) -> 
     if result.top_token is not None:
         token = result.top_token
         token_m.metric(
-            "Most attended word or event",
+            "Top word or event",
             escape_markdown(token["token"]),
             f"{token['attention']:.3f} in {escape_markdown(token['column'])}",
             delta_color="off",
             delta_arrow="off",
             help="Among tokens found in at least 20 rows.",
         )
-    self_m.metric(
-        "Kept on [CLS] itself",
-        f"{result.self_share:.1%}",
-        help="Attention the summary token keeps on itself; the rest goes to columns and tokens.",
-    )
     if maps.n_rows < data.n_total:
         st.caption(
             f"Attention is computed on a random {maps.n_rows:,} of the "
@@ -233,13 +295,26 @@ def row_summary(detail: RowDetail, data: AttentionData, bundle: ModelBundle) -> 
 # rerun only that section.
 
 
-def overview_section(overview: GlobalResult, view: AttentionView) -> None:
-    """Columns ranked by attention, next to every layer and head."""
+def noise_caption(table: pd.DataFrame, noise: NoiseResult | None) -> None:
+    """One sentence on the hatched bars (and the rows they were tested on), if any."""
+    if noise is None:
+        return
+    if "distinguishable" in table and (table["distinguishable"] == False).any():  # noqa: E712
+        st.caption(f"{NOISE_NOTE} (Tested on {noise.rows}.)")
+    else:
+        st.caption(f"Every column here stands out from noise (tested on {noise.rows}).")
+
+
+def overview_section(
+    overview: GlobalResult, view: AttentionView, noise: NoiseResult | None = None
+) -> None:
+    """Columns ranked by attention (hatched below the noise floor), next to every layer and head."""
+    features = attention_cache.with_noise(overview.features, noise)
     bar_col, heat_col = st.columns([5, 6], gap="large")
     with bar_col:
         chart(
             feature_bar,
-            overview.features,
+            features,
             title=f"Columns ranked by attention ({view.describe()})",
             key="att_feature_bar",
             filename="attention_ranked",
@@ -249,6 +324,7 @@ def overview_section(overview: GlobalResult, view: AttentionView) -> None:
             "over all rows; longer bars are read more. A text or event column adds up its "
             "words. Hover for the exact value, median and spread."
         )
+        noise_caption(features, noise)
         csv_download(overview.features, file_name="attention_ranked.csv", key="att_dl_ranked")
     with heat_col:
         chart(
@@ -341,7 +417,8 @@ def row_section(
             "the value). Struck-through words came after the model's length limit; "
             "dotted ones were unknown to it."
         )
-    row_col, matrix_col = st.columns([5, 6], gap="large")
+    # The token × token matrix takes the full width: its labels need a column each.
+    row_col, matrix_col = st.container(), st.container()
     with row_col:
         chart(
             feature_bar,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from neuromkt.act.in_short import driver_summary
 from neuromkt.explain.agreement import (
     DeletionCurve,
     agreement_table,
@@ -30,7 +31,13 @@ from neuromkt.explain.agreement import (
 from neuromkt.explain.attention import AttentionMaps, AttentionView, position_values
 from neuromkt.explain.attributions import METHODS, Attribution, attribute
 from neuromkt.progress import OnProgress, Progress
-from neuromkt.ui.attention_cache import CACHE_TTL_S, AttentionData, attention_data, maps_for
+from neuromkt.ui.attention_cache import (
+    CACHE_TTL_S,
+    AttentionData,
+    NoiseResult,
+    attention_data,
+    maps_for,
+)
 
 if TYPE_CHECKING:
     from neuromkt.model.bundle import ModelBundle
@@ -45,6 +52,7 @@ __all__ = [
     "attribution_for",
     "deletion_for",
     "explain_data",
+    "summary_for",
 ]
 
 DEFAULT_ROWS = 500  # rows sampled for the page's views (adjustable)
@@ -171,4 +179,23 @@ def deletion_for(
     view_key = (view.method, view.layer, view.head)
     return _deletion(
         data.key, astuple(settings), view_key, scope, bundle, data.frame, attribution, attention
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=16, ttl=CACHE_TTL_S)
+def _summary(key: str, settings: tuple, noisy: bool, _attr, _frame, _bundle, _noise):
+    return driver_summary(_attr, _frame, _bundle, noise=_noise)
+
+
+def summary_for(
+    bundle: ModelBundle,
+    data: AttentionData,
+    settings: Settings,
+    attribution: Attribution,
+    noise: NoiseResult | None,
+) -> pd.DataFrame:
+    """Every column's effect in plain units and its value-effect relation (``driver_summary``)."""
+    table = None if noise is None else noise.table
+    return _summary(
+        data.key, astuple(settings), noise is not None, attribution, data.frame, bundle, table
     )

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from neuromkt.act.in_short import in_short
 from neuromkt.errors import DataError
 from neuromkt.explain.agreement import (
     DeletionCurve,
@@ -48,9 +49,9 @@ from neuromkt.figures.explain import (
     waterfall_figure,
 )
 from neuromkt.ui import escape_markdown, explain_cache
-from neuromkt.ui.attention_cache import AttentionData
+from neuromkt.ui.attention_cache import AttentionData, NoiseResult, with_noise
 from neuromkt.ui.attention_controls import segment_label, segment_options
-from neuromkt.ui.attention_views import csv_download
+from neuromkt.ui.attention_views import csv_download, noise_caption
 from neuromkt.ui.explain_cache import (
     DEFAULT_ROWS,
     Settings,
@@ -66,10 +67,12 @@ if TYPE_CHECKING:
 __all__ = [
     "agreement_metrics",
     "agreement_section",
+    "analyst_notes",
     "chart",
     "comparison_controls",
     "convergence_note",
     "drivers_section",
+    "in_short_panel",
     "row_metrics",
     "row_picker",
     "row_section",
@@ -96,7 +99,7 @@ W_VIEW = "exp_attention_view"
 W_K = "exp_top_k"
 W_SCOPE = "exp_scope"
 
-_VIEWS = {"mean": "Mean of layers and heads", "rollout": "Rollout"}
+_VIEWS = {"mean": "Mean", "rollout": "Rollout"}  # as on the Attention page
 
 
 _SCOPES = {"all": "Columns and words", "features": "Columns only", "tokens": "Words only"}
@@ -347,23 +350,71 @@ def convergence_note(attribution: Attribution) -> None:
         st.warning(check.message, icon=":material/warning:")
 
 
-def drivers_section(attribution: Attribution, data: AttentionData, bundle: ModelBundle) -> None:
-    """Columns ranked by attribution, every row column by column, and the top words."""
+def in_short_panel(summary: pd.DataFrame, bundle: ModelBundle, noise: NoiseResult | None) -> None:
+    """The page's first words: the strongest drivers in percentage points, noise named."""
+    outcome = bundle.target
+    if bundle.task == "binary":
+        outcome = f"{bundle.target} = {bundle.encoders.classes[1]}"
+    with st.container(border=True):
+        st.markdown("**In short**")
+        lines = in_short(summary, outcome)
+        st.markdown("\n".join(f"- {escape_markdown(line)}" for line in lines))
+        if noise is not None:
+            st.caption(f"Noise checked on {noise.rows}.")
+
+
+ANALYST_NOTES = (
+    "**[CLS]** is the model's summary token: the score is read from it, and attention "
+    "is how much of its look goes to each column or word.",
+    "**Attributions** (Integrated Gradients and the others, Sundararajan et al. 2017; "
+    "Lundberg & Lee 2017) are on the log-odds; the In short panel turns them into "
+    "percentage points of the outcome's chance.",
+    "**Convergence δ / Σ|δ|**: how far a row's attributions miss adding up to its score "
+    "minus the baseline's; small means the split between columns is exact.",
+    "**Kendall τ**: how alike attention's and the attribution's orderings of a row's "
+    "inputs are (1 the same, 0 unrelated, −1 reversed).",
+    "**Top-k overlap**: the share of the k inputs ranked highest by attention that are "
+    "also among the attribution's top k.",
+    "**Noise floor**: a permutation test on held-out rows; a column is hatched when "
+    "shuffling it does not raise the loss by 2.5 standard errors.",
+)
+
+
+def analyst_notes(attribution: Attribution) -> None:
+    """The jargon, a sentence each, with the convergence check, folded away."""
+    with st.expander("For analysts"):
+        convergence_note(attribution)
+        st.markdown("\n".join(f"- {note}" for note in ANALYST_NOTES))
+
+
+def drivers_section(
+    attribution: Attribution,
+    data: AttentionData,
+    bundle: ModelBundle,
+    noise: NoiseResult | None = None,
+    summary: pd.DataFrame | None = None,
+) -> None:
+    """Columns ranked by attribution (hatched below the noise floor), every row, the top words."""
     method = METHODS[attribution.method]
     unit = attribution.output.label
     bar_col, strip_col = st.columns([5, 6], gap="large")
     with bar_col:
         chart(
             ranking_bar(
-                feature_ranking(attribution), title=f"Columns ranked by {method.label}", unit=unit
+                _with_relation(with_noise(feature_ranking(attribution), noise), summary),
+                title=f"Columns ranked by {method.label}",
+                unit=unit,
             ),
             key="exp_ranking",
             filename="attribution_ranked",
         )
         st.caption(
             f"Bar length: the average size of a column's push on the {escape_markdown(unit)}, "
-            "up or down. Colour: its average direction (red raises, blue lowers)."
+            "up or down. Colour: how its value relates to its effect (red: higher values "
+            "raise the score; blue: higher values lower it; grey: categories and words, "
+            "or no simple direction)."
         )
+        noise_caption(with_noise(feature_ranking(attribution), noise), noise)
         csv_download(attribution.values.features, file_name="attributions.csv", key="exp_dl_rows")
     with strip_col:
         chart(
@@ -402,6 +453,13 @@ def drivers_section(attribution: Attribution, data: AttentionData, bundle: Model
                     key=f"exp_token_bar_{column}",
                     filename=f"attribution_tokens_{column}",
                 )  # fmt: skip
+
+
+def _with_relation(table: pd.DataFrame, summary: pd.DataFrame | None) -> pd.DataFrame:
+    if summary is None:
+        return table
+    relation = summary.set_index("feature")["relation"]
+    return table.assign(relation=table["feature"].map(relation))
 
 
 @st.fragment

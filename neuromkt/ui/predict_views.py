@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import TYPE_CHECKING
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -22,6 +23,7 @@ from neuromkt.act.scoring import DRIVERS_COLUMN, SCORE_COLUMN, check_schema, sco
 from neuromkt.act.targeting import Reach
 from neuromkt.data.load import frame_fingerprint
 from neuromkt.errors import DataError, ModelError
+from neuromkt.model.evaluation import headline_rows
 from neuromkt.ui import escape_markdown
 from neuromkt.ui.attention_cache import bundle_key
 from neuromkt.ui.data_views import ACCEPTED_TYPES, load_upload, upload_limit_mb
@@ -82,6 +84,9 @@ class Scored:
         key: Content key of model, rows and options.
         notes: What is worth knowing about the file (extra columns kept, new values).
         reasons: Whether ``top_drivers`` was computed.
+        held_out: Positions of the test rows held out during training when the file is
+            the model's training data (the headline figures use only those); else None.
+        where: The rows the headline figures use, in words.
     """
 
     frame: pd.DataFrame
@@ -89,6 +94,12 @@ class Scored:
     key: str
     notes: tuple[str, ...]
     reasons: bool
+    held_out: np.ndarray | None = None
+    where: str = ""
+
+    def headline_frame(self) -> pd.DataFrame:
+        """The rows the headline figures (reach, gains, lift) are measured on."""
+        return self.frame if self.held_out is None else self.frame.iloc[self.held_out]
 
 
 # ---------------------------------------------------------------- scoring
@@ -169,7 +180,8 @@ def _score(
         return None
     finally:
         bar.empty()
-    scored = Scored(frame, source.name, key, tuple(notes), reasons)
+    held_out, where = headline_rows(bundle, source.frame, source.key)
+    scored = Scored(frame, source.name, key, tuple(notes), reasons, held_out, where)
     st.session_state[KEY_SCORED] = scored
     return scored
 
@@ -225,8 +237,10 @@ def top_pct_slider() -> int:
     )  # fmt: skip
 
 
-def reach_metrics(reach: Reach, bundle: ModelBundle, outcome: str) -> None:
+def reach_metrics(reach: Reach, bundle: ModelBundle, outcome: str, where: str = "") -> None:
     """Rows contacted, the score cut-off, the share of converters reached and the lift."""
+    if where:
+        st.caption(f"Measured on {escape_markdown(where)}.")
     outcome = escape_markdown(outcome)
     rows_m, cut_m, reach_m, lift_m = st.columns(4)
     rows_m.metric("Rows to contact", f"{reach.n_contacted:,}", f"of {reach.n_rows:,}",
@@ -235,11 +249,11 @@ def reach_metrics(reach: Reach, bundle: ModelBundle, outcome: str) -> None:
     cut_m.metric("Score cut-off", f"≥ {fmt.format(reach.threshold)}")
     share = reach.share_reached
     if share is None:
-        reach_m.metric(f"Share of {outcome} reached", "—", help="The file has no outcome column.")
+        reach_m.metric("Share reached", "—", help="The file has no outcome column.")
         lift_m.metric("Lift over random", "—")
         return
     found = f"{reach.reached:,.0f} of {reach.total:,.0f}"
-    reach_m.metric(f"Share of {outcome} reached", f"{share:.0%}", found, delta_color="off",
-                   delta_arrow="off")  # fmt: skip
+    reach_m.metric("Share reached", f"{share:.0%}", found, delta_color="off",
+                   delta_arrow="off", help=f"Of all rows with {outcome}.")  # fmt: skip
     lift_m.metric("Lift over random", f"{reach.lift or 0:.1f}×",
                   help="Share reached ÷ share of rows contacted: 1× is a random pick.")  # fmt: skip

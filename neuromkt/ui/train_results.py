@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+from neuromkt.act.targeting import reach_at
 from neuromkt.errors import NeuromktError
 from neuromkt.figures import metrics as figs
 from neuromkt.figures._style import export_config
@@ -244,8 +245,7 @@ def _binary_charts(y: np.ndarray, score: np.ndarray, what: str) -> None:
         _chart(figs.lift_figure(lift, title=f"Lift by decile: {what}"), "train_lift")
     with right:
         _chart(figs.gains_figure(lift, title=f"Cumulative gains: {what}"), "train_gains")
-    population = np.r_[0.0, lift["cum_population"].to_numpy()]
-    gain = float(np.interp(0.2, population, np.r_[0.0, lift["cum_gain"].to_numpy()]))
+    gain = reach_at(score, y, 20).share_reached or 0.0  # the Predict page's and report's
     top = lift.iloc[0]
     st.info(
         f"Reading the gains: the top 20% of rows by score hold {gain:.0%} of all "

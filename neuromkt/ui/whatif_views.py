@@ -212,10 +212,10 @@ def whatif_summary(result: WhatIf, bundle: ModelBundle) -> None:
     delta = f"{result.delta:+,.4g}" if regression else f"{result.delta * 100:+.1f} pts"
     before_m, after_m = st.columns(2)
     label = escape_markdown(result.score_label)
-    before_m.metric(f"Original · {label}", fmt.format(result.score_before))
+    before_m.metric("Original score", fmt.format(result.score_before), help=label)
     after_m.metric(
-        f"Edited · {label}", fmt.format(result.score_after),
-        delta if result.changed else None,
+        "Edited score", fmt.format(result.score_after),
+        delta if result.changed else None, help=label,
     )  # fmt: skip
     if not result.changed:
         st.caption("Nothing changed yet: move a slider, pick a value or edit the text above.")

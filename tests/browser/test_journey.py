@@ -213,7 +213,7 @@ def test_04_attention_layer_head_segment_row(journey: Journey, done: set[str]) -
     _after(done, "train")
     journey.go("Attention", "Attention")
     page = journey.page
-    assert "Most attended column" in main_text(page)
+    assert "Top column" in main_text(page)
     assert _chart_title(page, "att_layer_heads") == "Every layer and head"  # the Overview tab
     before = _chart_title(page, "att_feature_bar")
     pick(page, "att_layer", "Layer 1")
