@@ -69,6 +69,8 @@ def test_new_upload_resets_the_pickers_of_the_old_data(
     )
     upload = {"name": "mine.csv", "mimeType": "text/csv", "buffer": csv}
     page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(upload)
+    # The upload starts a project, whose id goes into the address: a second page run.
+    page.get_by_role("heading", name="mine.csv").wait_for(timeout=60_000)
     wait_settled(page)
     assert page.get_by_role("heading", name="mine.csv").is_visible()
     assert _picked(page, "Outcome to predict (target)") == ""  # not "purchased" from the sample
