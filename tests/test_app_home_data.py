@@ -342,6 +342,7 @@ def test_the_menu_lists_every_page_in_the_folders_order() -> None:
         ({"validation": {"roc_auc": 0.81234}}, "binary", "validation AUC 0.812"),
         ({"validation": {"accuracy": 0.5}}, "multiclass", "validation accuracy 50.0%"),
         ({"test": {"rmse": 12.5}}, "regression", "test RMSE 12.5"),
+        ({"validation": {"roc_auc": 0.81}, "test": {"roc_auc": 0.822}}, "binary", "test AUC 0.822"),
         ({"validation": {"roc_auc": float("nan")}}, "binary", None),
         ({}, "binary", None),
         ({"validation": {"roc_auc": 0.8}}, None, None),

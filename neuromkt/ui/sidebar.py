@@ -50,7 +50,10 @@ _HEADLINE = {
 
 
 def headline_metric(metrics: Mapping[str, Any], task: str | None) -> str | None:
-    """The one metric to show for a model, as text, e.g. "validation AUC 0.812".
+    """The one metric to show for a model, as text, e.g. "test AUC 0.822".
+
+    The held-out test rows come first, as on the Train page and in the report (one
+    set of numbers); the validation rows only for a model trained without test rows.
 
     Args:
         metrics: A bundle's metrics, ``{"validation": {...}, "test": {...}}``.
@@ -62,7 +65,7 @@ def headline_metric(metrics: Mapping[str, Any], task: str | None) -> str | None:
     if task not in _HEADLINE:
         return None
     key, label, fmt = _HEADLINE[task]
-    for split in ("validation", "test"):
+    for split in ("test", "validation"):
         values = metrics.get(split)
         value = values.get(key) if isinstance(values, Mapping) else None
         if isinstance(value, int | float) and math.isfinite(value):
