@@ -312,12 +312,17 @@ def explain_source(
     bundle.encoders.check_columns(pd.DataFrame(columns=list(source.columns)))
     ctx = ctx or ddp.DistContext()
     sums = GlobalRanking()
+    # Per-row values lead with the input's id columns, so rows can be joined back.
+    ids = [c.name for c in bundle.schema.columns if c.role == "id" and c.name in source.columns]
 
     def work(frame: pd.DataFrame) -> pd.DataFrame | None:
         table, features, tokens, value = _explain_chunk(bundle, frame, method)
         if ranking:
             sums.add(features, tokens, len(frame), value)
-        return table.reset_index(drop=True) if path is not None else None
+        if path is None:
+            return None
+        table = table.reset_index(drop=True)
+        return pd.concat([frame[ids].reset_index(drop=True), table], axis=1) if ids else table
 
     n = _run(
         source,
@@ -325,7 +330,8 @@ def explain_source(
         work,
         ctx=ctx,
         batch_rows=batch_rows,
-        columns=bundle.encoders.input_columns
+        columns=ids
+        + bundle.encoders.input_columns
         + ([bundle.target] if bundle.target in source.columns else []),
         on_progress=on_progress,
     )
