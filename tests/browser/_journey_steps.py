@@ -54,6 +54,12 @@ _PICK_ATTEMPTS = 3
 _GRID_ROW_PX = 35  # height of a data editor's header and rows
 
 
+def chart_text(text: str) -> re.Pattern[str]:
+    """A pattern for text drawn in a chart: long titles wrap onto several lines, and the
+    SVG lines join with or without a space, so words may be split anywhere a space is."""
+    return re.compile(r"\s*".join(re.escape(word) for word in text.split()))
+
+
 def within(page: Any, key: str) -> Any:
     """The element of the widget with ``key``; a key ending in ``_`` is a prefix (for
     widgets whose key carries a version number, like the Data page's ``data_target_3``)."""

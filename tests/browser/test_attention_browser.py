@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _journey_steps import open_tab, segment, within
+from _journey_steps import chart_text, open_tab, segment, within
 from _launch import wait_settled
 
 from neuromkt.model.bundle import save_bundle
@@ -40,7 +40,7 @@ def attention_url(tiny_bundle, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 
 def _chart(page: Any, title: str) -> Any:
-    return page.locator(CHARTS).filter(has_text=title)
+    return page.locator(CHARTS).filter(has_text=chart_text(title))
 
 
 def _title(page: Any, key: str) -> str:

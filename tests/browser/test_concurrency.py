@@ -31,6 +31,7 @@ import pytest
 from _journey_steps import (
     ARTIFACTS,
     TRAINING_TIMEOUT_MS,
+    chart_text,
     main_text,
     menu_labels,
     menu_link,
@@ -185,7 +186,7 @@ def _dist_latency(page: Any, column: str) -> float:
     started = time.perf_counter()
     option.click()
     title = within(page, "data_dist_chart").locator(".gtitle")
-    title.filter(has_text=f"Distribution of {column}").wait_for(timeout=120_000)
+    title.filter(has_text=chart_text(f"Distribution of {column}")).wait_for(timeout=120_000)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stApp\"]')"
         ".getAttribute('data-test-script-state') === 'notRunning'",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _journey_steps import chart_text
 from _launch import full_page_screenshot, harness_app, running_app, wait_settled
 
 from neuromkt.model.bundle import save_bundle
@@ -80,8 +81,8 @@ def test_explain_page_renders_with_a_model(tab: Any, explain_url: str, errors: l
         assert tab.get_by_role("heading", name=heading, exact=True).is_visible(), heading
     charts = tab.locator('[data-testid="stPlotlyChart"]')
     assert charts.count() == 9
-    assert charts.filter(has_text="Columns ranked by Integrated Gradients").count() == 1
-    assert charts.filter(has_text="From the baseline row to this row").count() == 1
+    assert charts.filter(has_text=chart_text("Columns ranked by Integrated Gradients")).count() == 1
+    assert charts.filter(has_text=chart_text("From the baseline row to this row")).count() == 1
     verdict = tab.locator('[data-testid="stAlertContentInfo"]').first
     assert "attention agrees with Integrated Gradients" in verdict.inner_text()
     shaded = tab.locator('[data-testid="stHtml"] span[title*="attribution"]')
@@ -99,7 +100,7 @@ def test_switching_method_recomputes_and_rerenders(
     tab.get_by_role("option", name="Feature ablation").click()
     wait_settled(tab, timeout_ms=300_000)
     charts = tab.locator('[data-testid="stPlotlyChart"]')
-    assert charts.filter(has_text="Columns ranked by Feature ablation").count() == 1
+    assert charts.filter(has_text=chart_text("Columns ranked by Feature ablation")).count() == 1
     assert tab.get_by_text("Feature ablation has no completeness check").is_visible()
     assert errors == []
 

@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import pytest
+from _journey_steps import chart_text
 from _launch import wait_settled
 
 pytestmark = pytest.mark.browser
@@ -35,7 +36,7 @@ def test_try_the_sample_shows_preview_and_rate_chart(
     assert page.locator('[data-testid="stDataFrame"]').first.is_visible()
     charts = page.locator('[data-testid="stPlotlyChart"]')
     assert charts.count() == 3
-    rate_chart = charts.filter(has_text="Rate of purchased = 1 by channel")
+    rate_chart = charts.filter(has_text=chart_text("Rate of purchased = 1 by channel"))
     assert rate_chart.count() == 1
     assert rate_chart.locator("g.bars path").count() >= 3  # one bar per channel
     assert _picked(page, "Outcome to predict (target)") == "purchased"
