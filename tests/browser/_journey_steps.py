@@ -60,6 +60,12 @@ def chart_text(text: str) -> re.Pattern[str]:
     return re.compile(r"\s*".join(re.escape(word) for word in text.split()))
 
 
+def open_for_analysts(page: Any) -> None:
+    """Open the "For analysts" expander, where the jargon and the δ check live."""
+    page.locator('[data-testid="stExpander"] summary').filter(has_text="For analysts").first.click()
+    page.wait_for_timeout(300)
+
+
 def within(page: Any, key: str) -> Any:
     """The element of the widget with ``key``; a key ending in ``_`` is a prefix (for
     widgets whose key carries a version number, like the Data page's ``data_target_3``)."""

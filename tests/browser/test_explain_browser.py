@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _journey_steps import chart_text
+from _journey_steps import chart_text, open_for_analysts
 from _launch import full_page_screenshot, harness_app, running_app, wait_settled
 
 from neuromkt.model.bundle import save_bundle
@@ -101,6 +101,7 @@ def test_switching_method_recomputes_and_rerenders(
     wait_settled(tab, timeout_ms=300_000)
     charts = tab.locator('[data-testid="stPlotlyChart"]')
     assert charts.filter(has_text=chart_text("Columns ranked by Feature ablation")).count() == 1
+    open_for_analysts(tab)  # the completeness check is analysts' detail
     assert tab.get_by_text("Feature ablation has no completeness check").is_visible()
     assert errors == []
 

@@ -39,6 +39,7 @@ from _journey_steps import (
     main_text,
     menu_link,
     number,
+    open_for_analysts,
     open_tab,
     pick,
     segment,
@@ -245,6 +246,7 @@ def test_05_explain_integrated_gradients_and_agreement(journey: Journey, done: s
     page = journey.page
     method = within(page, "exp_method").get_by_role("combobox")
     assert "Integrated Gradients" in (method.input_value() or method.inner_text())
+    open_for_analysts(page)  # the completeness check is analysts' detail
     checks = alerts(page, "Success") + alerts(page, "Warning")
     assert any("add up to the score difference" in text for text in checks), checks
     heading = page.get_by_role("heading", name="Does the attention heatmap tell the truth?")
