@@ -141,8 +141,8 @@ def test_killing_one_rank_ends_the_job_with_a_clear_message_and_no_bundle(
     try:
         parent = psutil.Process(job.pid)
         deadline = time.monotonic() + 120
-        # Rank 0 draws its step bar once the job has formed (after rendezvous).
-        while "step" not in "".join(chunks) and time.monotonic() < deadline:
+        # Rank 0 draws its rows bar once the job has formed (after rendezvous).
+        while "rows/s" not in "".join(chunks) and time.monotonic() < deadline:
             assert job.poll() is None, "".join(chunks)[-3000:]
             time.sleep(0.2)
         victim = _rank_process(parent, "1")

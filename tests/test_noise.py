@@ -63,7 +63,9 @@ def test_feature_bar_hatches_columns_below_the_floor() -> None:
         ):
             patterns[int(y)] = (shape, "noise" in hover)
     assert patterns == {0: ("", False), 1: ("/", True), 2: ("", False)}
-    assert "hatched: noise" in fig.layout.xaxis.title.text  # the hover says it in full
+    assert "hatched: noise" in fig.layout.xaxis.title.text.replace(
+        "<br>", " "
+    )  # the hover says it in full
     plain = feature_bar(table.drop(columns="distinguishable"))
     assert "noise" not in plain.layout.xaxis.title.text
     assert np.all([s == "" for t in plain.data for s in t.marker.pattern.shape])

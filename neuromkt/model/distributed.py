@@ -138,8 +138,13 @@ def job(device: str = "auto") -> Iterator[DistContext]:
     ctx = setup(device)
     try:
         yield ctx
-    except dist.DistError as exc:
-        if not ctx.distributed:
+    except (dist.DistError, RuntimeError) as exc:
+        # DDP's gradient all-reduce reports a lost peer as a plain RuntimeError from
+        # gloo/NCCL ("Connection reset by peer"); other RuntimeErrors are real bugs.
+        lost_peer = isinstance(exc, dist.DistError) or any(
+            word in str(exc) for word in ("gloo", "NCCL", "Connection reset", "Connection closed")
+        )
+        if not ctx.distributed or not lost_peer:
             raise
         first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
         raise JobStopped(
