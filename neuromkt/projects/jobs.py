@@ -16,6 +16,7 @@ gives the same ``ProjectError`` as one that does not exist.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import multiprocessing
@@ -429,6 +430,10 @@ def run_worker(spec: dict[str, Any]) -> None:
 
 
 def _work(store: JobStore, spec: dict[str, Any], folder: Path) -> None:
+    # A training job yields the CPU to the dashboard's server: on a small machine the
+    # pages stay responsive while jobs start (importing torch) and train.
+    with contextlib.suppress(OSError, AttributeError):
+        os.nice(10)
     import pandas as pd
 
     from neuromkt.data.schema import Schema
